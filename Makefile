@@ -1,0 +1,54 @@
+# clinassist — set-up, tests, benchmarks, serve. Every target installs first (fast when nothing changed).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pip's local mirrors print a warning per missing package; keep the log readable.
+PIPQ := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: help install lint typecheck test bench serve clean
+
+help:
+	@echo "make serve  - install, ingest ../shared/corpora when present, answer guideline searches"
+	@echo "make test   - install, ruff, mypy, the whole pytest suite"
+	@echo "make bench  - install, run the benchmarks in bench/ (prints tables)"
+
+install: $(STAMP)
+
+# Re-run only when the dependency list changed; the project itself is installed editable.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first: the CPU wheel on this disk. A bare or ranged torch would pull a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0 $(PIPQ)
+	$(BIN)/pip install --quiet -e '.[dev]' $(PIPQ)
+	$(BIN)/python -c "import torch, chromadb, sentence_transformers, bm25s, Stemmer, pypdf; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+serve: install
+	$(BIN)/clinassist serve
+
+clean:
+	rm -rf $(VENV) .clinassist .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,186 @@
+"""The one settings object: `CLINASSIST_*` environment variables and an optional TOML file.
+
+Read once at an entry point and passed down; nothing below `ui/` reads `os.environ` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from knowledge.chunking import ChunkingParams
+from knowledge.loaders import JsonlFields
+from knowledge.retrieval import RetrievalParams
+
+# Set by every entry point before any library that could reach a hub is imported.
+OFFLINE_ENVIRONMENT: dict[str, str] = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+}
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def apply_offline_environment() -> None:
+    """Make hub clients and telemetry stay silent for this process and its children."""
+    os.environ.update(OFFLINE_ENVIRONMENT)
+
+
+def default_corpus_dirs() -> list[Path]:
+    """`../shared/corpora` beside the checkout (or beside the working directory) when it exists."""
+    for base in (Path.cwd(), PROJECT_ROOT):
+        candidate = (base / ".." / "shared" / "corpora").resolve()
+        if candidate.is_dir():
+            return [candidate]
+    return []
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a list, or a string separated by commas or the OS path separator."""
+    if isinstance(value, str):
+        parts = [p.strip() for chunk in value.split(",") for p in chunk.split(os.pathsep)]
+        return [p for p in parts if p]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Env vars `CLINASSIST_<FIELD>`; TOML file `clinassist.toml`
+    in the working directory, or the file named by `CLINASSIST_CONFIG`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLINASSIST_",
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path(".clinassist"),
+        description="Where everything the app writes goes (vector store, indexes, logs).",
+    )
+    corpus_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=default_corpus_dirs,
+        description="Corpora ingested by `make serve` (default: ../shared/corpora when present).",
+    )
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server URL; unset means embedded Chroma under data_dir."
+    )
+    collection: str = Field(
+        default="clinassist_guidelines",
+        min_length=3,
+        max_length=512,
+        description="Chroma collection holding guideline chunks.",
+    )
+    embedder_path: Path | None = Field(
+        default=None,
+        description="Local sentence-transformers folder; unset means the packaged all-MiniLM-L6-v2.",
+    )
+    embed_batch_size: int = Field(default=64, ge=1, le=4096)
+    max_file_mb: float = Field(default=50.0, gt=0, description="Larger corpus files are skipped.")
+
+    retrieval_k: int = Field(default=8, ge=1, le=200, description="Passages returned per search.")
+    retrieval_candidates: int = Field(
+        default=50, ge=1, le=1000, description="Candidates each retriever contributes to fusion."
+    )
+    rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0)
+    bm25_weight: float = Field(default=1.0, ge=0)
+
+    chunk_chars: int = Field(default=1000, ge=200, le=20000)
+    chunk_overlap_chars: int = Field(default=150, ge=0, le=2000)
+    chunk_min_chars: int = Field(default=250, ge=0, le=5000)
+    drop_sections: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(ChunkingParams().drop_sections),
+        description="Regexes of section headings whose text (and subsections) is not indexed.",
+    )
+
+    jsonl_text_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(JsonlFields().text),
+        description="JSONL fields tried in order for a record's text.",
+    )
+    jsonl_title_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(JsonlFields().title)
+    )
+    jsonl_id_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(JsonlFields().id)
+    )
+    jsonl_url_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(JsonlFields().url)
+    )
+    jsonl_date_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(JsonlFields().date)
+    )
+
+    _split = field_validator(
+        "corpus_dirs",
+        "drop_sections",
+        "jsonl_text_fields",
+        "jsonl_title_fields",
+        "jsonl_id_fields",
+        "jsonl_url_fields",
+        "jsonl_date_fields",
+        mode="before",
+    )(_split_list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("CLINASSIST_CONFIG", "clinassist.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    # Derived views handed to the layers below, so they never see this object's other fields.
+
+    @property
+    def chunking(self) -> ChunkingParams:
+        return ChunkingParams(
+            target_chars=self.chunk_chars,
+            overlap_chars=self.chunk_overlap_chars,
+            min_chars=self.chunk_min_chars,
+            drop_sections=tuple(self.drop_sections),
+        )
+
+    @property
+    def jsonl_fields(self) -> JsonlFields:
+        return JsonlFields(
+            text=tuple(self.jsonl_text_fields),
+            title=tuple(self.jsonl_title_fields),
+            id=tuple(self.jsonl_id_fields),
+            url=tuple(self.jsonl_url_fields),
+            date=tuple(self.jsonl_date_fields),
+        )
+
+    @property
+    def retrieval(self) -> RetrievalParams:
+        return RetrievalParams(
+            k=self.retrieval_k,
+            candidates=self.retrieval_candidates,
+            rrf_k=self.rrf_k,
+            dense_weight=self.dense_weight,
+            bm25_weight=self.bm25_weight,
+        )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)

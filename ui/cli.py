@@ -1,0 +1,321 @@
+"""The `clinassist` command line: ingest, search, kb stats, serve.
+
+Errors a user can cause (a missing file, an empty knowledge base, a Chroma server that is down)
+print one sentence on stderr and exit non-zero; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agent.settings import Settings, apply_offline_environment
+
+if TYPE_CHECKING:
+    from knowledge.base import KnowledgeBase
+    from knowledge.types import IngestReport, Passage
+
+app = typer.Typer(
+    name="clinassist",
+    help="Self-hosted clinical assistant grounded in clinical guideline passages.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Knowledge base information.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
+    typer.echo(f"clinassist: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one sentence and an exit status."""
+    from pydantic import ValidationError
+
+    from knowledge.errors import KnowledgeError
+
+    try:
+        yield
+    except KnowledgeError as exc:
+        raise _fail(str(exc)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise _fail(f"invalid setting {where}: {first['msg']}.") from None
+
+
+def _settings() -> Settings:
+    with _user_errors():
+        return Settings()
+
+
+def open_knowledge_base(settings: Settings) -> KnowledgeBase:
+    from knowledge.base import KnowledgeBase
+    from knowledge.embedding import Embedder
+
+    embedder = Embedder(settings.embedder_path, batch_size=settings.embed_batch_size)
+    return KnowledgeBase(
+        data_dir=settings.data_dir,
+        embedder=embedder,
+        collection=settings.collection,
+        chroma_url=settings.chroma_url,
+        params=settings.retrieval,
+    )
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def _print_report(report: IngestReport) -> None:
+    typer.echo(
+        f"Ingested {report.files_seen} file(s) from {', '.join(report.corpora) or 'no corpus'}: "
+        f"{report.files_ingested} new or changed, {report.files_unchanged} unchanged, "
+        f"{len(report.skipped)} skipped."
+    )
+    typer.echo(
+        f"Chunks: {report.chunks_added} added, {report.chunks_unchanged} unchanged, "
+        f"{report.chunks_removed} removed."
+    )
+    for skipped in report.skipped:
+        typer.echo(f"  skipped {skipped.path}: {skipped.reason}")
+    for warning in report.warnings:
+        typer.echo(f"  note: {warning}")
+
+
+def run_ingest(
+    kb: KnowledgeBase,
+    settings: Settings,
+    paths: list[Path],
+    *,
+    corpus: str | None = None,
+    rebuild: bool = False,
+    prune: bool = False,
+) -> IngestReport:
+    from tqdm import tqdm
+
+    from knowledge.ingest import IngestOptions, ingest
+
+    options = IngestOptions(
+        chunking=settings.chunking,
+        jsonl_fields=settings.jsonl_fields,
+        max_file_bytes=settings.max_file_bytes,
+        rebuild=rebuild,
+        prune=prune,
+    )
+    bar: tqdm[Any] | None = None
+
+    def progress(done: int, total: int, label: str, added: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, leave=False)
+        bar.set_postfix_str(f"{added} chunks added", refresh=False)
+        bar.update(1)
+
+    try:
+        return ingest(kb, paths, corpus_name=corpus, options=options, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of guideline documents.")],
+    corpus: Annotated[
+        str | None, typer.Option("--corpus", help="Corpus name (default: the folder's name).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop these corpora's chunks and embed them again.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove chunks of files no longer present.")
+    ] = False,
+) -> None:
+    """Load, chunk and embed guideline files; unchanged files cost nothing."""
+    settings = _settings()
+    with _user_errors():
+        kb = open_knowledge_base(settings)
+        report = run_ingest(kb, settings, paths, corpus=corpus, rebuild=rebuild, prune=prune)
+    _print_report(report)
+    if not report.anything_usable:
+        raise _fail("nothing could be ingested from the given paths.", code=1)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def passage_json(passage: Passage) -> dict[str, Any]:
+    data = asdict(passage)
+    data["citation"] = passage.citation()
+    return data
+
+
+def _print_passages(passages: list[Passage]) -> None:
+    for number, passage in enumerate(passages, start=1):
+        heading = passage.title + (f" — {passage.section}" if passage.section else "")
+        typer.echo(f"[{number}] {heading}")
+        details = [d for d in (passage.url, passage.updated and f"updated {passage.updated}") if d]
+        details.append(f"license: {passage.license or 'see corpus'}")
+        details.append(f"score {passage.score:.4f}")
+        typer.echo("    " + " · ".join(details))
+        body = " ".join(passage.body.split())
+        typer.echo("    " + (body[:600] + ("…" if len(body) > 600 else "")))
+        typer.echo("")
+
+
+def _filters(corpus: list[str] | None, source: list[str] | None, doc: list[str] | None) -> Any:
+    from knowledge.types import SearchFilters
+
+    return SearchFilters(tuple(corpus or ()), tuple(source or ()), tuple(doc or ()))
+
+
+def _run_batch(kb: KnowledgeBase, batch: Path, k: int | None, filters: Any) -> None:
+    from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+
+    try:
+        lines = batch.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read the batch file {batch} ({type(exc).__name__}).") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        item_id: Any = None
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("query"), str):
+                raise ValueError("needs an object with a string 'query'")
+            item_id = item.get("id", number)
+            passages = kb.search(item["query"], k=k, filters=filters)
+            out: dict[str, Any] = {"id": item_id, "passages": [passage_json(p) for p in passages]}
+        except EmptyKnowledgeBase:
+            raise
+        except (ValueError, KnowledgeError) as exc:
+            out = {"id": item_id if item_id is not None else number, "error": str(exc)}
+        typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str | None, typer.Argument(help="Question or keywords.")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--k", min=1, max=200, help="Passages.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help='JSONL file of {"id":..., "query":...}; one line out each.'),
+    ] = None,
+    corpus: Annotated[list[str] | None, typer.Option("--corpus", help="Only this corpus.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this file.")] = None,
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Only this document id.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
+) -> None:
+    """Search the guideline knowledge base (no LLM involved)."""
+    from knowledge.base import SearchMode
+
+    if (query is None) == (batch is None):
+        raise _fail("give either a QUERY or --batch FILE.jsonl.")
+    try:
+        search_mode = SearchMode(mode)
+    except ValueError:
+        raise _fail("--mode must be hybrid, dense or bm25.") from None
+    settings = _settings()
+    filters = _filters(corpus, source, doc)
+    with _user_errors():
+        kb = open_knowledge_base(settings)
+        if batch is not None:
+            _run_batch(kb, batch, k, filters)
+            return
+        assert query is not None
+        passages = kb.search(query, k=k, filters=filters, mode=search_mode)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"query": query, "passages": [passage_json(p) for p in passages]},
+                ensure_ascii=False,
+            )
+        )
+    elif not passages:
+        typer.echo("No passage matches this search (check the filters).")
+    else:
+        _print_passages(passages)
+
+
+# --------------------------------------------------------------------------- kb stats
+
+
+@kb_app.command("stats")
+def kb_stats_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Chunks per corpus, store location, embedder, BM25 index state."""
+    settings = _settings()
+    with _user_errors():
+        stats = open_knowledge_base(settings).stats()
+    if as_json:
+        typer.echo(json.dumps(asdict(stats), ensure_ascii=False))
+        return
+    typer.echo(f"Store:       {stats.store} (collection {stats.collection})")
+    typer.echo(f"Embedder:    {stats.embedder}")
+    typer.echo(f"BM25 index:  {stats.lexical_index}")
+    typer.echo(f"Chunks:      {stats.chunks}")
+    for corpus in stats.corpora:
+        typer.echo(
+            f"  {corpus.name}: {corpus.documents} documents in {corpus.files} files, "
+            f"{corpus.chunks} chunks"
+        )
+        if corpus.license:
+            typer.echo(f"    license: {corpus.license[:300]}")
+    if not stats.corpora:
+        typer.echo("The knowledge base is empty: run clinassist ingest PATH.")
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@app.command("serve")
+def serve_command() -> None:
+    """Ingest the configured corpora, then answer guideline searches at a prompt.
+
+    (The chat app and the LLM engine come with later releases; this is the lookup they build on.)
+    """
+    settings = _settings()
+    with _user_errors():
+        kb = open_knowledge_base(settings)
+        if settings.corpus_dirs:
+            typer.echo(f"Ingesting {', '.join(map(str, settings.corpus_dirs))} ...")
+            _print_report(run_ingest(kb, settings, list(settings.corpus_dirs)))
+        stats = kb.stats()
+    typer.echo(f"Knowledge base: {stats.chunks} chunks in {len(stats.corpora)} corpora.")
+    typer.echo("Type a clinical question or keywords; an empty line or Ctrl-D quits.")
+    while True:
+        try:
+            query = input("guidelines> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if not query:
+            return
+        with _user_errors():
+            passages = kb.search(query)
+        _print_passages(passages)
+
+
+def main() -> None:
+    apply_offline_environment()
+    app()
+
+
+if __name__ == "__main__":
+    main()
