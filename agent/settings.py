@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     )
     embedder_path: Path | None = Field(
         default=None,
-        description="Local sentence-transformers folder; unset means the packaged all-MiniLM-L6-v2.",
+        description="Local sentence-transformers folder; unset: the packaged all-MiniLM-L6-v2.",
     )
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
     max_file_mb: float = Field(default=50.0, gt=0, description="Larger corpus files are skipped.")

@@ -107,7 +107,7 @@ class KnowledgeBase:
         filters: SearchFilters | None = None,
         mode: SearchMode = SearchMode.HYBRID,
     ) -> list[Passage]:
-        query = " ".join(query.split())[:MAX_QUERY_CHARS]
+        query = " ".join(query[: MAX_QUERY_CHARS * 4].split())[:MAX_QUERY_CHARS]
         if not query:
             raise KnowledgeError("Type a question or keywords to search the guidelines.")
         k = k or self.params.k

@@ -80,7 +80,7 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()  # no weight-loading bar on every start
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         torch.set_flush_denormal(True)
         try:
             model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
@@ -117,4 +117,5 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> FloatMatrix:
-        return self.embed([text])[0]
+        vector: FloatMatrix = self.embed([text])[0]
+        return vector

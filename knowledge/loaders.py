@@ -46,7 +46,7 @@ class JsonlFields:
 
 
 def read_corpus_descriptor(name: str, source_txt: Path | None) -> CorpusInfo:
-    """Corpus provenance from a `SOURCE.txt` of `KEY: value` blocks (LICENSE, ORIGINAL SOURCE...)."""
+    """Corpus provenance from a `SOURCE.txt` of `KEY: value` blocks (LICENSE, ORIGINAL...)."""
     if source_txt is None or not source_txt.is_file():
         return CorpusInfo(name=name)
     fields: dict[str, str] = {}
@@ -96,19 +96,44 @@ def _looks_like_heading(paragraph: str) -> bool:
 
 
 def sections_from_plain_text(text: str) -> tuple[Section, ...]:
-    """Split plain text into sections at heading-like lines (one level: plain text has no depth)."""
+    """Split plain text into sections at heading-like lines (one level: plain text has no depth).
+
+    A heading is a paragraph of its own, or a line inside a paragraph (PDF text has no blank
+    lines) that follows a finished sentence and precedes a capitalised line.
+    """
     sections: list[Section] = []
     heading: tuple[str, ...] = ()
     body: list[str] = []
+
+    def start(new_heading: str) -> None:
+        nonlocal heading
+        if body:
+            sections.append(Section(heading, "\n\n".join(body)))
+            body.clear()
+        heading = (new_heading,)
+
     for paragraph in _clean_plain(text).split("\n\n"):
         if _looks_like_heading(paragraph):
-            if body:
-                sections.append(Section(heading, "\n\n".join(body)))
-            heading, body = (paragraph,), []
-        elif paragraph:
-            body.append(paragraph)
+            start(paragraph)
+            continue
+        lines = paragraph.split("\n")
+        kept: list[str] = []
+        for index, line in enumerate(lines):
+            after_sentence = index == 0 or lines[index - 1].rstrip()[-1:] in ".!?:"
+            before_text = index + 1 < len(lines) and lines[index + 1][:1].isupper()
+            if after_sentence and before_text and _looks_like_heading(line):
+                if kept:
+                    body.append("\n".join(kept))
+                    kept = []
+                start(line)
+            else:
+                kept.append(line)
+        if kept and any(line.strip() for line in kept):
+            body.append("\n".join(kept))
     if body:
         sections.append(Section(heading, "\n\n".join(body)))
+    elif heading and (not sections or sections[-1].path != heading):
+        sections.append(Section((), heading[0]))  # a last "heading" with nothing under it is text
     return tuple(sections)
 
 

@@ -198,13 +198,13 @@ class ChunkStore:
         return [found[i] for i in ids if i in found]
 
     def query(
-        self, embedding: Sequence[float], n: int, filters: SearchFilters | None = None
+        self, embedding: FloatMatrix, n: int, filters: SearchFilters | None = None
     ) -> list[StoredChunk]:
         """Nearest chunks by cosine distance."""
         result = self._call(
             "searching",
             self._collection.query,
-            query_embeddings=[list(map(float, embedding))],
+            query_embeddings=[embedding],
             n_results=n,
             where=_where(filters),
             include=["metadatas", "documents", "distances"],

@@ -1,0 +1,96 @@
+"""Helpers shared by the benchmarks: data locations, temporary data dirs, tables, statistics.
+
+Nothing here imports a heavy library; the entry points call `apply_offline_environment()`
+before anything that could reach a model hub is imported.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from agent.settings import PROJECT_ROOT
+
+# The public data beside the checkout (never committed).
+SHARED_DIR = PROJECT_ROOT.parent / "shared"
+CORPORA_DIR = SHARED_DIR / "corpora"
+PUBMEDQA_FILE = SHARED_DIR / "eval" / "pubmedqa" / "ori_pqal.json"
+
+# The collection the corpus benchmarks fill (ingest_corpus) and read (query_latency).
+CORPUS_COLLECTION = "clinassist_bench"
+
+# Where each benchmark also writes the tables it prints (git-ignored).
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+
+
+@contextmanager
+def data_dir_or_temp(given: Path | None, prefix: str) -> Iterator[Path]:
+    """`given` as is, or a fresh temporary directory removed afterwards."""
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix=f"clinassist-bench-{prefix}-") as temp:
+        yield Path(temp)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; the first column left-aligned, the others right-aligned."""
+    widths = [
+        max(len(headers[i]), *(len(row[i]) for row in rows)) if rows else len(headers[i])
+        for i in range(len(headers))
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "| " + " | ".join(
+        "-" * widths[i] if i == 0 else "-" * (widths[i] - 1) + ":" for i in range(len(headers))
+    )
+    return "\n".join([line(headers), rule + " |", *(line(row) for row in rows)])
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**MISSED**"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def kib_to_mib(kib: int) -> float:
+    """`ru_maxrss` is in KiB on Linux."""
+    return kib / 1024.0
+
+
+def save_results(name: str, text: str) -> Path | None:
+    """Keep a copy of the printed tables under bench/results/ (best effort)."""
+    try:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = RESULTS_DIR / f"{name}.md"
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def emit(name: str, text: str) -> None:
+    """Print a benchmark's output and keep a copy of it."""
+    print(text, flush=True)
+    saved = save_results(name, text)
+    if saved is not None:
+        print(f"\n(saved to {saved.relative_to(PROJECT_ROOT)})", flush=True)
+
+
+def progress(message: str) -> None:
+    """Progress notes go to stderr so stdout holds only the tables."""
+    print(message, file=sys.stderr, flush=True)

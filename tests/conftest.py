@@ -1,0 +1,48 @@
+"""Shared fixtures: the real embedder (loaded once), knowledge bases in temporary folders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.settings import apply_offline_environment
+
+apply_offline_environment()
+
+from knowledge.base import KnowledgeBase  # noqa: E402
+from knowledge.embedding import Embedder  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded once per test session."""
+    return Embedder()
+
+
+@pytest.fixture
+def make_kb(embedder: Embedder, tmp_path: Path) -> Callable[..., KnowledgeBase]:
+    def factory(data_dir: Path | None = None, **kwargs: object) -> KnowledgeBase:
+        return KnowledgeBase(
+            data_dir=data_dir or tmp_path / "data",
+            embedder=embedder,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    return factory
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No CLINASSIST_* variable from the caller's shell leaks into a test; cwd is a temp dir."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CLINASSIST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path

@@ -1,0 +1,123 @@
+"""The server path: a real `chroma run` on loopback, reached through HttpClient."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from knowledge.base import KnowledgeBase
+from knowledge.errors import StoreUnavailable
+from knowledge.ingest import ingest
+from tests.corpus import write_corpus
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+KbFactory = Callable[..., KnowledgeBase]
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"chroma run exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError("chroma run did not start listening")
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "chroma.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(CHROMA),
+            "run",
+            "--path",
+            str(tmp_path / "server-db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_ingest_and_search_through_a_chroma_server(
+    chroma_server: str, make_kb: KbFactory, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    kb = make_kb(chroma_url=chroma_server)
+    report = ingest(kb, [corpus])
+    assert report.files_ingested == 7 and report.chunks_added == kb.store.count()
+    assert not (tmp_path / "data" / "chroma").exists()  # nothing embedded on local disk
+    [top, *_] = kb.search("gabapentin dose for hot flashes", k=3)
+    assert top.source == "hot-flashes.md" and top.url
+
+    # A second app instance (another data dir) sees the same store and adds nothing.
+    other = make_kb(tmp_path / "other-data", chroma_url=chroma_server)
+    again = ingest(other, [corpus])
+    assert again.chunks_added == 0 and again.chunks_unchanged == report.chunks_added
+    assert other.search("gabapentin dose for hot flashes", k=1)[0].id == top.id
+
+
+def test_down_server_is_one_clear_error(make_kb: KbFactory) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(StoreUnavailable, match=f"Cannot reach the Chroma server at {url}"):
+        make_kb(chroma_url=url)
+
+
+def test_server_stopping_mid_session_is_one_clear_error(make_kb: KbFactory, tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(CHROMA),
+            "run",
+            "--path",
+            str(tmp_path / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        kb = make_kb(chroma_url=f"http://127.0.0.1:{port}")
+        ingest(kb, [write_corpus(tmp_path / "guides", with_pdf=False)])
+        kb.search("aspirin", k=1)
+    finally:
+        process.kill()
+        process.wait(timeout=15)
+    with pytest.raises(StoreUnavailable, match=r"Chroma server .* failed while"):
+        kb.search("aspirin", k=1)

@@ -1,0 +1,174 @@
+"""Ingest with the real embedder and embedded Chroma."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from knowledge.base import KnowledgeBase
+from knowledge.ingest import IngestOptions, discover, ingest
+from tests.corpus import ASPIRIN_MD, write_bad_files, write_corpus
+
+KbFactory = Callable[..., KnowledgeBase]
+
+
+def stored_texts(kb: KnowledgeBase) -> list[str]:
+    return [c.text for c in kb.store.iter_all(with_text=True)]
+
+
+def test_ingest_all_file_types_with_provenance(make_kb: KbFactory, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    kb = make_kb()
+    report = ingest(kb, [corpus])
+    assert report.corpora == ["guides"]
+    assert report.files_seen == 7 and report.files_ingested == 7 and not report.skipped
+    assert report.chunks_added == kb.store.count() > 7
+    sources = {c.metadata["source"] for c in kb.store.iter_all(with_text=False)}
+    assert sources == {
+        "hot-flashes.md",
+        "aspirin.md",
+        "smoking.md",
+        "colorectal.txt",
+        "hypertension.html",
+        "records.jsonl",
+        "lung.pdf",
+    }
+    for chunk in kb.store.iter_all(with_text=False):
+        assert chunk.metadata["corpus"] == "guides"
+        assert chunk.metadata["corpus_license"] == "CC0 1.0 test licence; reuse freely."
+        assert chunk.metadata["corpus_source_url"] == "https://guidelines.example.org/test"
+        assert chunk.metadata["title"]
+
+
+def test_reingest_unchanged_embeds_and_adds_nothing(make_kb: KbFactory, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    kb = make_kb()
+    first = ingest(kb, [corpus])
+    version = kb.store.version
+    calls: list[int] = []
+    original = kb.embedder.embed
+
+    def counting_embed(texts: list[str]):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return original(texts)
+
+    kb.embedder.embed = counting_embed  # type: ignore[method-assign]
+    try:
+        again = ingest(kb, [corpus])
+        # Even without the chunk-id cache, the store alone shows nothing is new.
+        (kb.data_dir / "ingest-cache.sqlite").unlink()
+        third = ingest(kb, [corpus])
+    finally:
+        del kb.embedder.embed
+    assert calls == []
+    assert again.chunks_added == third.chunks_added == 0
+    assert again.files_unchanged == 7
+    assert third.chunks_unchanged == first.chunks_added
+    assert kb.store.count() == first.chunks_added
+    assert kb.store.version == version  # nothing changed, so BM25 stays valid
+
+
+def test_changed_file_replaces_its_chunks(make_kb: KbFactory, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    kb = make_kb()
+    ingest(kb, [corpus])
+    before = kb.store.count()
+    (corpus / "aspirin.md").write_text(ASPIRIN_MD.replace("60 years or older", "70 years or older"))
+    report = ingest(kb, [corpus])
+    assert report.files_ingested == 1 and report.files_unchanged == 6
+    assert report.chunks_added == report.chunks_removed == 1
+    texts = stored_texts(kb)
+    assert kb.store.count() == before
+    assert any("70 years or older" in t for t in texts)
+    assert not any("60 years or older" in t for t in texts)
+    passages = kb.search("low-dose aspirin primary prevention older adults", k=3)
+    assert any("70 years or older" in p.text for p in passages)
+
+
+def test_deleted_file_is_pruned_only_on_request(make_kb: KbFactory, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    kb = make_kb()
+    ingest(kb, [corpus])
+    aspirin = [
+        c.id for c in kb.store.iter_all(with_text=False) if c.metadata["source"] == "aspirin.md"
+    ]
+    (corpus / "aspirin.md").unlink()
+    kept = ingest(kb, [corpus])
+    assert kept.chunks_removed == 0
+    assert any("--prune" in w for w in kept.warnings)
+    assert len(kb.store.get(aspirin)) == len(aspirin)
+    pruned = ingest(kb, [corpus], options=IngestOptions(prune=True))
+    assert pruned.chunks_removed == len(aspirin)
+    assert kb.store.get(aspirin) == []
+    assert all("Aspirin" not in p.title for p in kb.search("aspirin bleeding risk", k=8))
+
+
+def test_rebuild_embeds_everything_again(make_kb: KbFactory, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    kb = make_kb()
+    first = ingest(kb, [corpus])
+    rebuilt = ingest(kb, [corpus], options=IngestOptions(rebuild=True))
+    assert rebuilt.chunks_added == first.chunks_added == kb.store.count()
+    assert rebuilt.chunks_removed == first.chunks_added
+
+
+def test_bad_files_are_skipped_with_reasons_and_good_ones_kept(
+    make_kb: KbFactory, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    expected = write_bad_files(corpus)
+    (corpus / "partly.jsonl").write_text('{"id": "x", "text": "Statins lower LDL."}\n{oops\n')
+    kb = make_kb()
+    report = ingest(kb, [corpus], options=IngestOptions(max_file_bytes=1_000_000))
+    reasons = {s.path.split("/", 1)[1]: s.reason for s in report.skipped}
+    assert set(reasons) == set(expected)
+    for name, word in expected.items():
+        assert word in reasons[name]
+    assert any("partly.jsonl:2" in w for w in report.warnings)
+    assert report.files_ingested == 7  # 6 good files + the partly broken JSONL
+    assert report.anything_usable
+
+
+def test_nothing_usable_is_reported(make_kb: KbFactory, tmp_path: Path) -> None:
+    write_bad_files(tmp_path / "bad")
+    report = ingest(make_kb(), [tmp_path / "bad", tmp_path / "missing"])
+    assert not report.anything_usable
+    assert any(s.reason == "it does not exist" for s in report.skipped)
+
+
+def test_discover_collection_folder_makes_one_corpus_per_subfolder(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "all" / "first")
+    write_corpus(tmp_path / "all" / "second", with_pdf=False)
+    (tmp_path / "all" / "loose.txt").write_text("Loose guideline text about fluids.")
+    corpora, skipped = discover([tmp_path / "all"])
+    assert not skipped
+    names = {c.info.name: len(c.files) for c in corpora}
+    assert names == {"first": 7, "second": 6, "all": 1}
+    assert all(c.info.license for c in corpora if c.info.name != "all")
+    [single], _ = discover([tmp_path / "all" / "first" / "aspirin.md"])
+    assert single.info.name == "first" and single.info.license
+
+
+def test_shared_corpus_subset_ingests(make_kb: KbFactory, tmp_path: Path) -> None:
+    from tests.conftest import SHARED
+
+    raw = SHARED / "corpora" / "nci-pdq-hp"
+    if not raw.exists():
+        pytest.skip("../shared corpora are not present")
+    subset = tmp_path / "nci-pdq-hp"
+    (subset / "raw").mkdir(parents=True)
+    shutil.copy(raw / "SOURCE.txt", subset / "SOURCE.txt")
+    name = "about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md"
+    shutil.copy(raw / "raw" / name, subset / "raw" / name)
+    kb = make_kb()
+    report = ingest(kb, [subset])
+    assert report.files_ingested == 1 and report.chunks_added > 10
+    [top, *_] = kb.search("venlafaxine for hot flashes in breast cancer survivors", k=5)
+    assert (
+        top.url == "https://www.cancer.gov/about-cancer/treatment/side-effects/hot-flashes-hp-pdq"
+    )
+    assert top.corpus_license and "US Government work" in top.corpus_license
+    assert top.updated and top.updated.startswith("20")

@@ -1,0 +1,154 @@
+"""The `clinassist` console script as an engineer runs it: real subprocesses, real models."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import write_bad_files, write_corpus
+
+pytestmark = pytest.mark.slow
+
+CLI = Path(sys.executable).parent / "clinassist"
+
+
+def run(
+    *args: str, data_dir: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
+        "CLINASSIST_DATA_DIR": str(data_dir),
+        **env,
+    }
+    return subprocess.run(
+        [str(CLI), *args],
+        env=environment,
+        cwd=data_dir.parent,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def assert_one_sentence_error(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("clinassist:")]
+    assert len(lines) == 1, result.stderr
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the test corpus ingested through the CLI."""
+    root = tmp_path_factory.mktemp("cli")
+    corpus = write_corpus(root / "guides")
+    write_bad_files(root / "guides")
+    result = run("ingest", str(corpus), data_dir=root / "data")
+    assert result.returncode == 0, result.stderr
+    assert "7 new or changed" in result.stdout and "6 skipped" in result.stdout
+    assert "skipped guides/binary.txt: the file is binary" in result.stdout
+    return root / "data"
+
+
+def test_search_json_has_passages_with_provenance(ingested: Path) -> None:
+    result = run("search", "gabapentin for hot flashes", "-k", "3", "--json", data_dir=ingested)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert len(payload["passages"]) == 3
+    top = payload["passages"][0]
+    for key in ("id", "title", "section", "url", "score", "text", "updated", "license"):
+        assert key in top
+    assert top["source"] == "hot-flashes.md"
+    assert "Gabapentin" in top["text"]
+
+
+def test_search_text_output_and_filters(ingested: Path) -> None:
+    result = run("search", "screening", "--source", "colorectal.txt", data_dir=ingested)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("[1] Colorectal Cancer Screening")
+    assert "Hypertension" not in result.stdout
+
+
+def test_batch_search_one_json_line_per_query(ingested: Path) -> None:
+    batch = ingested.parent / "queries.jsonl"
+    batch.write_text(
+        '{"id": "q1", "query": "low-dose aspirin bleeding"}\n'
+        "\n"
+        '{"id": "q2", "query": "ambulatory blood pressure"}\n'
+        "not json\n"
+        '{"id": "q4", "query": "   "}\n'
+    )
+    result = run("search", "--batch", str(batch), "--json", "-k", "2", data_dir=ingested)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["q1", "q2", 4, "q4"]
+    assert lines[0]["passages"][0]["source"] == "aspirin.md"
+    assert lines[1]["passages"][0]["source"] == "hypertension.html"
+    assert all(
+        set(p) >= {"id", "title", "section", "url", "score", "text"}
+        for line in lines[:2]
+        for p in line["passages"]
+    )
+    assert "error" in lines[2] and "error" in lines[3]
+
+
+def test_kb_stats_json(ingested: Path) -> None:
+    result = run("kb", "stats", "--json", data_dir=ingested)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["corpora"][0]["name"] == "guides"
+    assert stats["corpora"][0]["files"] == 7
+    assert stats["lexical_index"] == "current"
+
+
+def test_reingest_reports_everything_unchanged(ingested: Path) -> None:
+    result = run("ingest", str(ingested.parent / "guides"), data_dir=ingested)
+    assert result.returncode == 0, result.stderr
+    assert "0 new or changed, 7 unchanged" in result.stdout
+    assert "Chunks: 0 added" in result.stdout
+
+
+def test_search_on_empty_knowledge_base_is_one_sentence(tmp_path: Path) -> None:
+    result = run("search", "aspirin", data_dir=tmp_path / "empty")
+    assert_one_sentence_error(result)
+    assert "knowledge base is empty" in result.stderr
+
+
+def test_ingest_of_nothing_usable_exits_non_zero(tmp_path: Path) -> None:
+    write_bad_files(tmp_path / "bad")
+    result = run("ingest", str(tmp_path / "bad"), data_dir=tmp_path / "data")
+    assert result.returncode == 1
+    assert "nothing could be ingested" in result.stderr
+    assert "skipped bad/empty.md: the file is empty" in result.stdout
+
+
+def test_unreachable_chroma_server_is_one_sentence(tmp_path: Path) -> None:
+    result = run(
+        "search", "aspirin", data_dir=tmp_path / "data", CLINASSIST_CHROMA_URL="http://127.0.0.1:9"
+    )
+    assert_one_sentence_error(result)
+    assert "Cannot reach the Chroma server" in result.stderr
+
+
+def test_invalid_setting_is_one_sentence(tmp_path: Path) -> None:
+    result = run("kb", "stats", data_dir=tmp_path / "data", CLINASSIST_RETRIEVAL_K="many")
+    assert_one_sentence_error(result)
+    assert "retrieval_k" in result.stderr
+
+
+def test_serve_ingests_configured_corpora_and_answers_at_the_prompt(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    result = run(
+        "serve",
+        data_dir=tmp_path / "data",
+        stdin="venlafaxine hot flashes\n\n",
+        CLINASSIST_CORPUS_DIRS=str(corpus),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "6 new or changed" in result.stdout
+    assert "[1] Hot Flashes and Night Sweats" in result.stdout
