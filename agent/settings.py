@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     jsonl_date_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(JsonlFields().date)
     )
+    jsonl_license_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(JsonlFields().license)
+    )
 
     _split = field_validator(
         "corpus_dirs",
@@ -131,6 +134,7 @@ class Settings(BaseSettings):
         "jsonl_id_fields",
         "jsonl_url_fields",
         "jsonl_date_fields",
+        "jsonl_license_fields",
         mode="before",
     )(_split_list)
 
@@ -169,6 +173,7 @@ class Settings(BaseSettings):
             id=tuple(self.jsonl_id_fields),
             url=tuple(self.jsonl_url_fields),
             date=tuple(self.jsonl_date_fields),
+            license=tuple(self.jsonl_license_fields),
         )
 
     @property

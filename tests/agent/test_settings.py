@@ -64,3 +64,9 @@ def test_offline_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"| `{name}` | `CLINASSIST_{name.upper()}` |" in readme, name
