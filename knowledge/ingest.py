@@ -35,6 +35,15 @@ class CorpusFiles:
     info: CorpusInfo
     root: Path
     files: tuple[Path, ...]
+    # What the input paths covered, relative to root ("." = all of it): only sources inside
+    # these can be "no longer present" and pruned.
+    scopes: tuple[str, ...] = (".",)
+
+    def covers(self, source: str) -> bool:
+        return any(
+            scope == "." or source == scope or source.startswith(scope + "/")
+            for scope in self.scopes
+        )
 
 
 @dataclass(frozen=True)
@@ -77,43 +86,56 @@ def discover(
 ) -> tuple[list[CorpusFiles], list[SkippedFile]]:
     """Group input paths into corpora.
 
-    A directory holding SOURCE.txt, or any directory given with a corpus name, is one corpus.
-    Another directory is a collection: each sub-directory is a corpus, and files directly inside
-    form a corpus named after the directory. A single file belongs to the nearest enclosing
-    directory with SOURCE.txt, or else to its own directory.
+    A directory holding SOURCE.txt, or any directory given with a corpus name, is one corpus;
+    so is a folder or file inside such a directory (it is part of that corpus). Another directory
+    is a collection: each sub-directory is a corpus, and files directly inside form a corpus
+    named after the directory. A lone file belongs to a corpus named after its folder.
     """
-    roots: dict[Path, tuple[str, list[Path]]] = {}
+    roots: dict[Path, tuple[str, list[Path], list[str]]] = {}
     skipped: list[SkippedFile] = []
 
-    def add(root: Path, name: str, files: Sequence[Path]) -> None:
-        roots.setdefault(root, (name, []))[1].extend(files)
+    def add(root: Path, name: str, files: Sequence[Path], scope: Path) -> None:
+        entry = roots.setdefault(root, (name, [], []))
+        entry[1].extend(files)
+        entry[2].append(scope.relative_to(root).as_posix())
 
     for raw in paths:
         path = raw.resolve()
+        enclosing = _descriptor_root(path if path.is_dir() else path.parent)
         if not path.exists():
             skipped.append(SkippedFile(str(raw), "it does not exist"))
         elif path.is_file():
-            root = _descriptor_root(path.parent) or path.parent
-            add(root, corpus_name or root.name, [path])
-        elif corpus_name or (path / SOURCE_DESCRIPTOR).is_file():
-            add(path, corpus_name or path.name, _corpus_files(path))
+            root = enclosing or path.parent
+            add(root, corpus_name or root.name, [path], path)
+        elif corpus_name:
+            add(path, corpus_name, _corpus_files(path), path)
+        elif enclosing is not None:
+            add(enclosing, enclosing.name, _corpus_files(path), path)
         else:
-            loose = [
-                p for p in path.iterdir() if p.is_file() and p.name not in CORPUS_DESCRIPTOR_NAMES
-            ]
-            loose = [p for p in loose if not p.name.startswith(".")]
-            if loose:
-                add(path, path.name, sorted(loose))
+            loose = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file()
+                and p.name not in CORPUS_DESCRIPTOR_NAMES
+                and not p.name.startswith(".")
+            )
+            for file in loose:
+                add(path, path.name, [file], file)
             for sub in sorted(
                 p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
             ):
-                add(sub, sub.name, _corpus_files(sub))
+                add(sub, sub.name, _corpus_files(sub), sub)
     corpora = []
-    for root, (name, files) in roots.items():
+    for root, (name, files, scopes) in roots.items():
         descriptor_root = _descriptor_root(root)
         descriptor = descriptor_root / SOURCE_DESCRIPTOR if descriptor_root else None
         corpora.append(
-            CorpusFiles(read_corpus_descriptor(name, descriptor), root, tuple(dict.fromkeys(files)))
+            CorpusFiles(
+                read_corpus_descriptor(name, descriptor),
+                root,
+                tuple(dict.fromkeys(files)),
+                tuple(dict.fromkeys(scopes)),
+            )
         )
     return corpora, skipped
 
@@ -230,7 +252,7 @@ def ingest(
             gone = [
                 (name, source)
                 for (name, source) in existing
-                if name == corpus.info.name and source not in seen_sources
+                if name == corpus.info.name and source not in seen_sources and corpus.covers(source)
             ]
             if gone and options.prune:
                 for key in gone:

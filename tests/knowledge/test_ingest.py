@@ -172,3 +172,22 @@ def test_shared_corpus_subset_ingests(make_kb: KbFactory, tmp_path: Path) -> Non
     )
     assert top.corpus_license and "US Government work" in top.corpus_license
     assert top.updated and top.updated.startswith("20")
+
+
+def test_a_folder_inside_a_corpus_is_part_of_it_and_prunes_only_inside(
+    make_kb: KbFactory, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "guides")
+    (corpus / "raw").mkdir()
+    (corpus / "raw" / "fluids.txt").write_text("Balanced crystalloids are preferred in sepsis.")
+    kb = make_kb()
+    ingest(kb, [corpus])
+    [part], _ = discover([corpus / "raw"])
+    assert part.info.name == "guides" and part.info.license  # named and licensed as the corpus
+    (corpus / "raw" / "fluids.txt").unlink()
+    (corpus / "raw" / "sodium.txt").write_text("Correct chronic hyponatraemia slowly.")
+    report = ingest(kb, [corpus / "raw"], options=IngestOptions(prune=True))
+    sources = {c.metadata["source"] for c in kb.store.iter_all(with_text=False)}
+    assert "raw/sodium.txt" in sources and "raw/fluids.txt" not in sources
+    assert "aspirin.md" in sources  # outside the ingested folder: not pruned
+    assert report.chunks_removed == 1
