@@ -19,7 +19,7 @@ from enum import Enum
 from knowledge.types import Chunk, Document, Section
 
 # Bumped whenever chunk boundaries or text could change for the same input.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 DEFAULT_DROP_SECTIONS: tuple[str, ...] = (
     r"references?",
@@ -243,13 +243,20 @@ def _join(units: list[_Unit]) -> str:
 
 
 def _pack(units: list[_Unit], params: ChunkingParams) -> Iterator[str]:
-    """Greedy packing of units into bodies of about `target_chars`."""
+    """Greedy packing of units into bodies of about `target_chars`.
+
+    A new chunk starts with the carried overlap (the previous sentence of a split paragraph, or
+    a continued table's header). A short tail goes back into the chunk before it when the two
+    fit in 1.5 x target, so a split never leaves a fragment of one sentence on its own.
+    """
+    chunks: list[tuple[list[_Unit], int]] = []  # units, and how many of them were carried
     current: list[_Unit] = []
+    carried_count = 0
     length = 0
     for unit in units:
         extra = len(unit.text) + (2 if current else 0)
         if current and length + extra > params.target_chars:
-            yield _join(current)
+            chunks.append((current, carried_count))
             last = current[-1]
             carried: list[_Unit] = []
             if (
@@ -261,12 +268,22 @@ def _pack(units: list[_Unit], params: ChunkingParams) -> Iterator[str]:
                 carried = [last]
             elif unit.kind is UnitKind.ROW and unit.table_header and last.block == unit.block:
                 carried = [_Unit(unit.table_header, UnitKind.ROW, unit.block)]
-            current = carried
+            current, carried_count = carried, len(carried)
             length = sum(len(u.text) + 2 for u in current)
         current.append(unit)
         length += extra
     if current:
-        yield _join(current)
+        own = current[carried_count:]
+        own_length = sum(len(u.text) + 2 for u in own)
+        if chunks and own_length < params.min_chars:
+            previous, previous_carried = chunks[-1]
+            if sum(len(u.text) + 2 for u in previous) + own_length <= params.target_chars * 1.5:
+                chunks[-1] = (previous + own, previous_carried)
+                current = []
+        if current:
+            chunks.append((current, carried_count))
+    for chunk_units, _ in chunks:
+        yield _join(chunk_units)
 
 
 # --------------------------------------------------------------------------- documents
