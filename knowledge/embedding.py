@@ -110,11 +110,14 @@ class Embedder:
             vectors: Any = self.model.encode(
                 texts,
                 batch_size=self.batch_size,
-                normalize_embeddings=True,
+                normalize_embeddings=False,  # normalised below in float32, not in bf16
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.asarray(vectors, dtype=np.float32)
+        matrix = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        normalised: FloatMatrix = matrix / np.maximum(norms, 1e-12)
+        return normalised
 
     def embed_query(self, text: str) -> FloatMatrix:
         vector: FloatMatrix = self.embed([text])[0]
