@@ -151,7 +151,7 @@ def comparison_lines(scores: dict[SearchMode, RetrievalScores]) -> list[str]:
         f"({fused.hits[1]:.3f} vs {best.hits[1]:.3f}, {fused.hits[1] - best.hits[1]:+.3f}).",
         f"Target (fused beats the better single retriever on MRR and hit@1): {overall}.",
         f"Fused rank 1 decided by an exact score tie between two documents (RRF ranks such as "
-        f"1+2 vs 2+1; the order then follows chunk ids): {fused.top_ties} of {fused.queries} "
+        f"1+2 vs 2+1; broken by the better dense rank): {fused.top_ties} of {fused.queries} "
         "questions.",
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,14 +31,20 @@ class RankedId:
 def reciprocal_rank_fusion(
     rankings: Sequence[tuple[Sequence[RankedId], float]], rrf_k: float
 ) -> list[tuple[str, float]]:
-    """Σ weight / (rrf_k + rank) over the rankings that contain an id; best first, ties by id."""
+    """Σ weight / (rrf_k + rank) over the rankings that contain an id; best first.
+
+    Equal sums are common (ranks 1+2 against 2+1); they are broken by the rankings in the order
+    given (the first ranking's better rank wins), and only then by id, so the order stays
+    meaningful and deterministic.
+    """
     fused: dict[str, float] = {}
-    for ranking, weight in rankings:
-        if weight <= 0:
-            continue
+    ranks: dict[str, list[float]] = {}
+    used = [(ranking, weight) for ranking, weight in rankings if weight > 0]
+    for position, (ranking, weight) in enumerate(used):
         for item in ranking:
             fused[item.id] = fused.get(item.id, 0.0) + weight / (rrf_k + item.rank)
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+            ranks.setdefault(item.id, [math.inf] * len(used))[position] = item.rank
+    return sorted(fused.items(), key=lambda pair: (-pair[1], ranks[pair[0]], pair[0]))
 
 
 def dense_ranking(hits: Sequence[StoredChunk]) -> list[RankedId]:

@@ -131,3 +131,11 @@ def test_stats_per_corpus(kb: KnowledgeBase) -> None:
     assert corpus.chunks == stats.chunks == kb.store.count()
     assert corpus.license == "CC0 1.0 test licence; reuse freely."
     assert stats.embedder == "all-MiniLM-L6-v2"
+
+
+def test_fusion_ties_go_to_the_first_rankings_better_rank() -> None:
+    dense = [RankedId("z", 0.9, 1), RankedId("a", 0.8, 2)]
+    lexical = [RankedId("a", 9.0, 1), RankedId("z", 8.0, 2)]
+    fused = reciprocal_rank_fusion([(dense, 1.0), (lexical, 1.0)], rrf_k=60)
+    assert fused[0][1] == fused[1][1]  # 1+2 against 2+1
+    assert [i for i, _ in fused] == ["z", "a"]  # dense's first, though "a" sorts first by id
