@@ -6,6 +6,7 @@ before anything that could reach a model hub is imported.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -94,3 +95,8 @@ def emit(name: str, text: str) -> None:
 def progress(message: str) -> None:
     """Progress notes go to stderr so stdout holds only the tables."""
     print(message, file=sys.stderr, flush=True)
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages: benchmark figures on 2 shared cores need them beside."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -32,6 +32,7 @@ from bench.common import (
     data_dir_or_temp,
     emit,
     kib_to_mib,
+    load_average,
     markdown_table,
     progress,
     verdict,
@@ -193,7 +194,7 @@ def report(corpora: Path, full: IngestRun, again: IngestRun) -> str:
     ]
     table = markdown_table(["measure", "ours", "target", "status"], rows)
     all_met = all(row[3] == "met" for row in rows if row[3])
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     return "\n".join(
         [
             f"## Ingest of {corpora} (the CLI in its own process)",

@@ -30,6 +30,7 @@ from bench.common import (
     PUBMEDQA_FILE,
     data_dir_or_temp,
     emit,
+    load_average,
     markdown_table,
     percentile,
     progress,
@@ -156,7 +157,7 @@ def report(kb: KnowledgeBase, latencies: Sequence[Latency], warmup: int) -> str:
     table = markdown_table(
         ["measure (ms)", "p50", "p95", "mean", "max", "p95 target", "status"], rows
     )
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     return "\n".join(
         [
             f"## Query latency ({len(hybrid.samples_ms)} queries, k={K}, after {warmup} warm-up)",
