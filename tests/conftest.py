@@ -11,6 +11,7 @@ from agent.settings import apply_offline_environment
 
 apply_offline_environment()
 
+from agent.models import PreparedModel, prepare_model  # noqa: E402
 from knowledge.base import KnowledgeBase  # noqa: E402
 from knowledge.embedding import Embedder  # noqa: E402
 
@@ -22,6 +23,13 @@ SHARED = REPO_ROOT.parent / "shared"
 def embedder() -> Embedder:
     """The packaged all-MiniLM-L6-v2, loaded once per test session."""
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def prepared_model(tmp_path_factory: pytest.TempPathFactory) -> PreparedModel:
+    """SmolLM2-135M-Instruct converted from its packaged GGUF, once per test session."""
+    model, _ = prepare_model(tmp_path_factory.mktemp("models-data"))
+    return model
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Knowledge base information.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+models_app = typer.Typer(help="Local LLM folders that the engine serves.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 EXIT_USER_ERROR = 2
 
@@ -45,11 +47,12 @@ def _user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one sentence and an exit status."""
     from pydantic import ValidationError
 
+    from agent.errors import AgentError
     from knowledge.errors import KnowledgeError
 
     try:
         yield
-    except KnowledgeError as exc:
+    except (KnowledgeError, AgentError) as exc:
         raise _fail(str(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -279,6 +282,50 @@ def kb_stats_command(
             typer.echo(f"    license: {corpus.license[:300]}")
     if not stats.corpora:
         typer.echo("The knowledge base is empty: run clinassist ingest PATH.")
+
+
+# --------------------------------------------------------------------------- models
+
+
+@models_app.command("prepare")
+def models_prepare_command(
+    gguf: Annotated[
+        Path | None,
+        typer.Option("--gguf", help="A local GGUF (default: SmolLM2-135M-Instruct, packaged)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Prepare again even if valid.")] = False,
+) -> None:
+    """Turn a GGUF into a bf16 safetensors folder under the data dir (skipped when done)."""
+    from agent.models import prepare_model
+
+    settings = _settings()
+    with _user_errors():
+        typer.echo("Checking the model folder (converted only when missing or changed) ...")
+        model, prepared_now = prepare_model(settings.data_dir, gguf, force=force)
+    verb = "Prepared" if prepared_now else "Already prepared (checksums match)"
+    typer.echo(f"{verb}: {model.name} at {model.path}")
+    typer.echo(f"  source: {model.source}; licence: {model.license}")
+
+
+@models_app.command("list")
+def models_list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Prepared model folders with their source and licence."""
+    from agent.models import list_models
+
+    models = list_models(_settings().data_dir)
+    if as_json:
+        typer.echo(json.dumps([asdict(m) for m in models], ensure_ascii=False))
+        return
+    if not models:
+        typer.echo("No model is prepared yet: run clinassist models prepare.")
+    for model in models:
+        typer.echo(f"{model.name}  ({model.architecture}, licence: {model.license})")
+        typer.echo(f"  folder: {model.path}")
+        typer.echo(f"  source: {model.source}; prepared {model.prepared_at}")
+        if model.license_file:
+            typer.echo(f"  licence text: {Path(model.path) / model.license_file}")
 
 
 # --------------------------------------------------------------------------- serve
