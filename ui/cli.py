@@ -395,12 +395,45 @@ def engine_status_command(
 
 
 @app.command("serve")
-def serve_command() -> None:
-    """Ingest the configured corpora, then answer guideline searches at a prompt.
+def serve_command(
+    engine: Annotated[
+        bool, typer.Option("--engine/--no-engine", help="Start (or check) the LLM engine.")
+    ] = True,
+) -> None:
+    """Start the LLM engine, ingest the configured corpora, then answer guideline searches.
 
-    (The chat app and the LLM engine come with later releases; this is the lookup they build on.)
+    (The chat app comes with a later release; this is the lookup it builds on.) A local engine
+    started here is supervised and stopped when this command ends.
     """
     settings = _settings()
+    local = _start_engine_for_serve(settings) if engine else None
+    try:
+        _serve_prompt(settings, local)
+    finally:
+        if local is not None:
+            local.stop()
+            typer.echo("LLM engine stopped.", err=True)
+
+
+def _start_engine_for_serve(settings: Settings) -> Any:
+    """Start the local engine in the background (ingest runs meanwhile); None for a URL."""
+    from agent.engine import EngineState, RemoteEngine, engine_for
+
+    with _user_errors():
+        engine = engine_for(settings)
+        if isinstance(engine, RemoteEngine):
+            status = engine.status()
+            if status.state is EngineState.READY:
+                typer.echo(f"LLM engine: {status.model} at {status.url}.")
+            else:
+                typer.echo(f"LLM engine at {engine.url} does not answer; search still works.")
+            return None
+        engine.start(wait=False)
+        engine.supervise(max_restarts=1)
+        return engine
+
+
+def _serve_prompt(settings: Settings, local: Any = None) -> None:
     with _user_errors():
         kb = open_knowledge_base(settings)
         if settings.corpus_dirs:
@@ -408,6 +441,14 @@ def serve_command() -> None:
             _print_report(run_ingest(kb, settings, list(settings.corpus_dirs)))
         stats = kb.stats()
     typer.echo(f"Knowledge base: {stats.chunks} chunks in {len(stats.corpora)} corpora.")
+    if local is not None:
+        from agent.engine import EngineError
+
+        try:
+            status = local.wait_ready(progress=lambda line: typer.echo(line, err=True))
+            typer.echo(f"LLM engine: {status.model} ready at {status.url}.")
+        except EngineError as exc:
+            typer.echo(f"{exc} Guideline search still works.", err=True)
     typer.echo("Type a clinical question or keywords; an empty line or Ctrl-D quits.")
     while True:
         try:

@@ -145,6 +145,7 @@ def test_serve_ingests_configured_corpora_and_answers_at_the_prompt(tmp_path: Pa
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
     result = run(
         "serve",
+        "--no-engine",
         data_dir=tmp_path / "data",
         stdin="venlafaxine hot flashes\n\n",
         CLINASSIST_CORPUS_DIRS=str(corpus),
