@@ -16,7 +16,7 @@ from pathlib import Path
 
 from agent.settings import apply_offline_environment
 
-BENCHMARKS = ("retrieval_pubmedqa", "ingest_corpus", "query_latency")
+BENCHMARKS = ("retrieval_pubmedqa", "ingest_corpus", "query_latency", "llm_engine")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_offline_environment()
     args = parse_args(argv)
     # Imported after the offline environment is set (they import the knowledge layer).
-    from bench import ingest_corpus, query_latency, retrieval_pubmedqa
+    from bench import ingest_corpus, llm_engine, query_latency, retrieval_pubmedqa
 
     failures: list[str] = []
     started = time.perf_counter()
@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if name == "retrieval_pubmedqa":
                 limit = [] if args.limit is None else ["--limit", str(args.limit)]
                 status = retrieval_pubmedqa.main(limit)
+            elif name == "llm_engine":
+                status = llm_engine.main([])
             elif name == "ingest_corpus":
                 status = ingest_corpus.main(["--data-dir", str(corpus_dir)])
             else:

