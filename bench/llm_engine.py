@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -138,7 +139,6 @@ def measure_transformers(folder: Path, tokens: int) -> tuple[RunFigures, float]:
     from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
 
     torch.set_flush_denormal(True)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
     tokenizer.padding_side = "left"
     model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.bfloat16)
@@ -187,7 +187,7 @@ def measure_transformers(folder: Path, tokens: int) -> tuple[RunFigures, float]:
         produced = generate(prompts)
         throughput[concurrency] = produced / (time.perf_counter() - started)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return RunFigures(ttft, decode, throughput), peak - before
+    return RunFigures(ttft, decode, throughput), peak
 
 
 # --------------------------------------------------------------------------- report
@@ -204,7 +204,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="clinassist-bench-llm-") as temp:
         data_dir = Path(temp)
-        progress("llm_engine: preparing SmolLM2-135M-Instruct ...")
+        progress("llm_engine: preparing SmolLM2-135M-Instruct (in a child process) ...")
+        # In a child, so this process's peak RSS is the transformers baseline's own.
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; "
+                "from agent.models import prepare_model; prepare_model(Path(sys.argv[1]))",
+                str(data_dir),
+            ],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         model, _ = prepare_model(data_dir)
         engine = LocalEngine(
             data_dir, LocalEngineConfig(model_path=model.folder, served_name=model.name)
@@ -257,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         )
     rows.append(["engine start (s)", f"{start_s:.1f}", "-", ""])
-    rows.append(["peak RSS (MB)", f"{engine_rss:,.0f}", f"{baseline_rss:,.0f} (added)", ""])
+    rows.append(["peak RSS (MB)", f"{engine_rss:,.0f}", f"{baseline_rss:,.0f} (whole process)", ""])
     table = markdown_table(["measure", "vLLM CPU", "transformers", "vLLM / transformers"], rows)
     text = "\n".join(
         [

@@ -22,6 +22,7 @@ from agent.engine import (
     RemoteEngine,
     free_port,
 )
+from agent.llm import EngineDown, LLMClient, LLMConfig, Message
 from agent.models import PreparedModel
 
 pytestmark = pytest.mark.slow
@@ -115,3 +116,13 @@ def test_cli_start_supervised_restart_and_stop_leave_no_process(
     assert group_members(first["pid"]) == []
     after = json.loads(cli("engine", "status", "--json", data_dir=data_dir).stdout)
     assert after == {**after, "state": "stopped", "url": None}
+
+    # A client of the stopped engine gets the engine-down sentence, quickly.
+    client = LLMClient(
+        LLMConfig(base_url=f"{second.url}/v1", model=prepared_model.name, timeout_s=10),
+        engine_starting=lambda: local.status().state is EngineState.STARTING,
+    )
+    began = time.monotonic()
+    with pytest.raises(EngineDown, match="not reachable"):
+        client.complete([Message("user", "hello")])
+    assert time.monotonic() - began < 20
