@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.engine import free_port
 from knowledge.base import KnowledgeBase
 from knowledge.errors import StoreUnavailable
 from knowledge.ingest import ingest
@@ -20,12 +21,6 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 KbFactory = Callable[..., KnowledgeBase]
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
