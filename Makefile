@@ -19,7 +19,7 @@ export ANONYMIZED_TELEMETRY := False
 .PHONY: help install lint typecheck test bench serve clean
 
 help:
-	@echo "make serve  - install, ingest ../shared/corpora when present, answer guideline searches"
+	@echo "make serve  - install, prepare the model, start the engine, ingest ../shared/corpora, search"
 	@echo "make test   - install, ruff, mypy, the whole pytest suite"
 	@echo "make bench  - install, run the benchmarks in bench/ (prints tables)"
 
