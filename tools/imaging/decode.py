@@ -1,0 +1,264 @@
+"""Decode DICOM, PNG and JPEG files into an `ImageStudy` and render display frames.
+
+DICOM pixels go through the modality LUT (rescale slope/intercept), then the VOI LUT or the
+window the file carries, or a named window preset; MONOCHROME1 is inverted; colour (RGB, YBR,
+palette) is shown as RGB. Sizes are checked before any pixels are decoded, so a decompression
+bomb is refused rather than allocated.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tools.errors import ImageError
+
+MAX_PIXELS = 80_000_000  # per image, all frames together (a 40000x40000 PNG is 1.6e9)
+MONTAGE_MAX_FRAMES = 16
+
+NO_IMAGE_MODALITIES = {
+    "SR": "a structured report",
+    "SEG": "a segmentation",
+    "KO": "a key-object note",
+    "PR": "a presentation state",
+    "RTSTRUCT": "an RT structure set",
+}
+
+
+class WindowPreset(Enum):
+    """Named windows (centre, width) in Hounsfield units, for CT."""
+
+    LUNG = (-600.0, 1500.0)
+    MEDIASTINUM = (40.0, 400.0)
+    BONE = (400.0, 1800.0)
+    BRAIN = (40.0, 80.0)
+
+    @property
+    def center(self) -> float:
+        return self.value[0]
+
+    @property
+    def width(self) -> float:
+        return self.value[1]
+
+
+class SourceKind(Enum):
+    DICOM = "dicom"
+    PNG = "png"
+    JPEG = "jpeg"
+
+
+@dataclass(frozen=True)
+class ImageStudy:
+    """A decoded image; `pixels` holds modality values (frames, rows, cols[, 3])."""
+
+    kind: SourceKind
+    modality: str | None
+    rows: int
+    columns: int
+    frames: int
+    photometric: str
+    pixel_spacing_mm: tuple[float, float] | None
+    window: tuple[float, float] | None  # from the file: (centre, width)
+    pixels: npt.NDArray[Any] = field(repr=False)
+    has_voi_lut: bool = False
+    dataset: Any = field(default=None, repr=False, compare=False)  # pydicom Dataset, DICOM only
+
+    @property
+    def is_color(self) -> bool:
+        return self.pixels.ndim == 4
+
+
+def _check_size(rows: int, columns: int, frames: int) -> None:
+    if rows <= 0 or columns <= 0:
+        raise ImageError("The image has no pixels.")
+    if rows * columns * max(frames, 1) > MAX_PIXELS:
+        raise ImageError(
+            f"The image is too large to open safely ({columns} x {rows} x {max(frames, 1)} "
+            f"pixels; the limit is {MAX_PIXELS:,})."
+        )
+
+
+def read_image(path: Path) -> ImageStudy:
+    """Decode a DICOM, PNG or JPEG file; every failure is an `ImageError` with one sentence."""
+    try:
+        head = path.open("rb").read(132)
+    except OSError as exc:
+        raise ImageError(f"The file cannot be read ({exc.strerror}).") from None
+    if not head:
+        raise ImageError("The file is empty.")
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8"):
+        return _read_bitmap(
+            path, SourceKind.PNG if head.startswith(b"\x89PNG") else SourceKind.JPEG
+        )
+    return _read_dicom(path, force=head[128:132] != b"DICM")
+
+
+def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            _check_size(image.height, image.width, 1)
+            image.load()
+            mode = "RGB" if image.mode not in ("L", "I;16", "I") else image.mode
+            array = np.asarray(image.convert(mode))
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(
+            f"The image is too large to open safely (over {MAX_PIXELS:,} pixels)."
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageError(f"The {kind.value.upper()} file is damaged or truncated.") from None
+    pixels = array[np.newaxis, ...]
+    return ImageStudy(
+        kind=kind,
+        modality=None,
+        rows=int(array.shape[0]),
+        columns=int(array.shape[1]),
+        frames=1,
+        photometric="RGB" if array.ndim == 3 else "MONOCHROME2",
+        pixel_spacing_mm=None,
+        window=None,
+        pixels=pixels,
+    )
+
+
+def _read_dicom(path: Path, *, force: bool) -> ImageStudy:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        dataset = pydicom.dcmread(path, force=force)
+    except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError):
+        raise ImageError("The file is not a readable DICOM, PNG or JPEG image.") from None
+    if "SOPClassUID" not in dataset and "PixelData" not in dataset:
+        raise ImageError("The file is not a readable DICOM, PNG or JPEG image.")
+    modality = str(dataset.get("Modality", "")) or None
+    if "PixelData" not in dataset:
+        what = NO_IMAGE_MODALITIES.get(modality or "", "a DICOM object")
+        raise ImageError(f"The DICOM file is {what} with no image to show.")
+    if modality in NO_IMAGE_MODALITIES:
+        raise ImageError(
+            f"The DICOM file is {NO_IMAGE_MODALITIES[modality]}, not an image to show."
+        )
+    try:
+        rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
+        frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    except (ValueError, TypeError):
+        raise ImageError("The DICOM header has invalid image dimensions.") from None
+    _check_size(rows, columns, frames)
+    try:
+        array = dataset.pixel_array
+    except NotImplementedError:
+        syntax = dataset.file_meta.get("TransferSyntaxUID")
+        name = getattr(syntax, "name", str(syntax))
+        raise ImageError(f"The DICOM compression ({name}) is not supported.") from None
+    except Exception as exc:  # pydicom raises many types for truncated or corrupt pixel data
+        raise ImageError(
+            f"The DICOM pixel data cannot be decoded ({type(exc).__name__}); the file may be "
+            "truncated or corrupt."
+        ) from None
+    photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2"))
+    samples = int(dataset.get("SamplesPerPixel", 1))
+    if frames == 1:
+        array = array[np.newaxis, ...]
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels.processing import apply_color_lut
+
+        array = apply_color_lut(array, dataset)
+        photometric = "RGB"
+    elif samples == 1:
+        from pydicom.pixels.processing import apply_modality_lut
+
+        array = apply_modality_lut(array, dataset)
+    else:
+        photometric = "RGB"  # pydicom converts YBR to RGB when decoding
+    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing")
+    window = None
+    center, width = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+    if center is not None and width is not None:
+        window = (_first_value(center), _first_value(width))
+    return ImageStudy(
+        kind=SourceKind.DICOM,
+        modality=modality,
+        rows=rows,
+        columns=columns,
+        frames=frames,
+        photometric=photometric,
+        pixel_spacing_mm=(float(spacing[0]), float(spacing[1])) if spacing else None,
+        window=window,
+        pixels=np.asarray(array),
+        has_voi_lut="VOILUTSequence" in dataset,
+        dataset=dataset,
+    )
+
+
+def _first_value(value: Any) -> float:
+    """Window centre/width may be multi-valued (several windows); the first is the default."""
+    from pydicom.multival import MultiValue
+
+    return float(value[0]) if isinstance(value, MultiValue) else float(value)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _to_uint8(values: npt.NDArray[Any], low: float, high: float) -> npt.NDArray[np.uint8]:
+    scaled = (values.astype(np.float64) - low) / max(high - low, 1e-9)
+    return (np.clip(scaled, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def render_frame(
+    study: ImageStudy, frame: int = 0, preset: WindowPreset | None = None
+) -> npt.NDArray[np.uint8]:
+    """One frame as 8-bit grey (rows, cols) or RGB (rows, cols, 3), windowed for display."""
+    if not 0 <= frame < study.frames:
+        raise ImageError(f"Frame {frame + 1} does not exist; the image has {study.frames}.")
+    values = study.pixels[frame]
+    if study.is_color:
+        if values.dtype == np.uint8:
+            return np.asarray(values, dtype=np.uint8)
+        return _to_uint8(values, float(values.min()), float(values.max()))
+    if preset is not None:
+        low, high = preset.center - preset.width / 2, preset.center + preset.width / 2
+        grey = _to_uint8(values, low, high)
+    elif study.dataset is not None and (study.has_voi_lut or study.window is not None):
+        from pydicom.pixels.processing import apply_voi_lut
+
+        windowed = apply_voi_lut(values, study.dataset)
+        grey = _to_uint8(windowed, float(windowed.min()), float(windowed.max()))
+    else:  # no window in the file: the 0.5-99.5 percentile range, robust to outliers
+        low, high = np.percentile(values, [0.5, 99.5])
+        grey = _to_uint8(values, float(low), float(high))
+    if study.photometric == "MONOCHROME1":
+        grey = 255 - grey
+    return grey
+
+
+def render_montage(study: ImageStudy, preset: WindowPreset | None = None) -> npt.NDArray[np.uint8]:
+    """Up to 16 evenly spaced frames tiled in a near-square grid."""
+    count = min(study.frames, MONTAGE_MAX_FRAMES)
+    indices = np.linspace(0, study.frames - 1, count).round().astype(int)
+    tiles = [render_frame(study, int(i), preset) for i in indices]
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    blank = np.zeros_like(tiles[0])
+    tiles += [blank] * (rows * columns - count)
+    return np.vstack([np.hstack(tiles[r * columns : (r + 1) * columns]) for r in range(rows)])
+
+
+def to_png(pixels: npt.NDArray[np.uint8]) -> bytes:
+    """PNG bytes with no text chunks (nothing but pixels leaves this function)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
