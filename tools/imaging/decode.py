@@ -9,6 +9,7 @@ bomb is refused rather than allocated.
 from __future__ import annotations
 
 import io
+import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tools.errors import ImageError
+from tools.imaging.deid import BurnedIn, SafeMetadata, deidentify, safe_metadata
 
 MAX_PIXELS = 80_000_000  # per image, all frames together (a 40000x40000 PNG is 1.6e9)
 MONTAGE_MAX_FRAMES = 16
@@ -67,8 +69,10 @@ class ImageStudy:
     pixel_spacing_mm: tuple[float, float] | None
     window: tuple[float, float] | None  # from the file: (centre, width)
     pixels: npt.NDArray[Any] = field(repr=False)
+    safe: SafeMetadata | None = None  # what may be shown or logged about the file
     has_voi_lut: bool = False
-    dataset: Any = field(default=None, repr=False, compare=False)  # pydicom Dataset, DICOM only
+    # The de-identified pydicom Dataset (DICOM only); never the original.
+    dataset: Any = field(default=None, repr=False, compare=False)
 
     @property
     def is_color(self) -> bool:
@@ -85,8 +89,13 @@ def _check_size(rows: int, columns: int, frames: int) -> None:
         )
 
 
-def read_image(path: Path) -> ImageStudy:
-    """Decode a DICOM, PNG or JPEG file; every failure is an `ImageError` with one sentence."""
+def read_image(path: Path, *, deid_seed: str | None = None) -> ImageStudy:
+    """Decode a DICOM, PNG or JPEG file; every failure is an `ImageError` with one sentence.
+
+    A DICOM dataset is de-identified before anything else reads it; `deid_seed` (the
+    installation's, see `installation_seed`) keeps UID remapping consistent across files, and a
+    random one is used when none is given.
+    """
     try:
         head = path.open("rb").read(132)
     except OSError as exc:
@@ -97,7 +106,8 @@ def read_image(path: Path) -> ImageStudy:
         return _read_bitmap(
             path, SourceKind.PNG if head.startswith(b"\x89PNG") else SourceKind.JPEG
         )
-    return _read_dicom(path, force=head[128:132] != b"DICM")
+    seed = deid_seed or secrets.token_hex(16)
+    return _read_dicom(path, force=head[128:132] != b"DICM", seed=seed)
 
 
 def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
@@ -118,20 +128,37 @@ def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
     except (UnidentifiedImageError, OSError, ValueError):
         raise ImageError(f"The {kind.value.upper()} file is damaged or truncated.") from None
     pixels = array[np.newaxis, ...]
+    rows, columns = int(array.shape[0]), int(array.shape[1])
+    photometric = "RGB" if array.ndim == 3 else "MONOCHROME2"
+    # Only the pixels are kept: text chunks and EXIF never leave this function.
+    safe = SafeMetadata(
+        modality=None,
+        body_part=None,
+        view_position=None,
+        study_description=None,
+        rows=rows,
+        columns=columns,
+        frames=1,
+        pixel_spacing_mm=None,
+        photometric=photometric,
+        burned_in_annotation=BurnedIn.UNKNOWN,
+        warnings=("A screenshot's pixels may show patient identity; they are not cleaned.",),
+    )
     return ImageStudy(
         kind=kind,
         modality=None,
-        rows=int(array.shape[0]),
-        columns=int(array.shape[1]),
+        rows=rows,
+        columns=columns,
         frames=1,
-        photometric="RGB" if array.ndim == 3 else "MONOCHROME2",
+        photometric=photometric,
         pixel_spacing_mm=None,
         window=None,
         pixels=pixels,
+        safe=safe,
     )
 
 
-def _read_dicom(path: Path, *, force: bool) -> ImageStudy:
+def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -141,6 +168,12 @@ def _read_dicom(path: Path, *, force: bool) -> ImageStudy:
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.") from None
     if "SOPClassUID" not in dataset and "PixelData" not in dataset:
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.")
+    try:
+        burned_in, description = deidentify(dataset, seed)
+    except Exception as exc:  # a malformed header the profile cannot walk: refuse, never leak
+        raise ImageError(
+            f"The DICOM header cannot be de-identified ({type(exc).__name__}), so it is not used."
+        ) from None
     modality = str(dataset.get("Modality", "")) or None
     if "PixelData" not in dataset:
         what = NO_IMAGE_MODALITIES.get(modality or "", "a DICOM object")
@@ -186,6 +219,7 @@ def _read_dicom(path: Path, *, force: bool) -> ImageStudy:
     center, width = dataset.get("WindowCenter"), dataset.get("WindowWidth")
     if center is not None and width is not None:
         window = (_first_value(center), _first_value(width))
+    pixel_spacing = (float(spacing[0]), float(spacing[1])) if spacing else None
     return ImageStudy(
         kind=SourceKind.DICOM,
         modality=modality,
@@ -193,9 +227,19 @@ def _read_dicom(path: Path, *, force: bool) -> ImageStudy:
         columns=columns,
         frames=frames,
         photometric=photometric,
-        pixel_spacing_mm=(float(spacing[0]), float(spacing[1])) if spacing else None,
+        pixel_spacing_mm=pixel_spacing,
         window=window,
         pixels=np.asarray(array),
+        safe=safe_metadata(
+            dataset,
+            rows=rows,
+            columns=columns,
+            frames=frames,
+            pixel_spacing_mm=pixel_spacing,
+            photometric=photometric,
+            burned_in=burned_in,
+            description=description,
+        ),
         has_voi_lut="VOILUTSequence" in dataset,
         dataset=dataset,
     )
