@@ -49,10 +49,11 @@ def _user_errors() -> Iterator[None]:
 
     from agent.errors import AgentError
     from knowledge.errors import KnowledgeError
+    from tools.errors import ToolError
 
     try:
         yield
-    except (KnowledgeError, AgentError) as exc:
+    except (KnowledgeError, AgentError, ToolError) as exc:
         raise _fail(str(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -389,6 +390,74 @@ def engine_status_command(
     with _user_errors():
         status = engine_for(settings).status()
     _print_status(status, as_json)
+
+
+# --------------------------------------------------------------------------- image
+
+image_app = typer.Typer(help="De-identified image information and rendering.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+
+def _read_study(settings: Settings, file: Path) -> Any:
+    from tools.imaging.decode import read_image
+    from tools.imaging.deid import installation_seed
+
+    return read_image(file, deid_seed=installation_seed(settings.data_dir))
+
+
+@image_app.command("info")
+def image_info_command(
+    file: Annotated[Path, typer.Argument(help="DICOM, PNG or JPEG file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Decoded summary and safe (de-identified) metadata; no identifying value is printed."""
+    settings = _settings()
+    with _user_errors():
+        study = _read_study(settings, file)
+    safe = asdict(study.safe)
+    safe["burned_in_annotation"] = study.safe.burned_in_annotation.value
+    info = {"kind": study.kind.value, **safe}
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+        return
+    for key, value in info.items():
+        if key != "warnings" and value is not None:
+            typer.echo(f"{key.replace('_', ' ')}: {value}")
+    for warning in study.safe.warnings:
+        typer.echo(f"warning: {warning}")
+
+
+@image_app.command("render")
+def image_render_command(
+    file: Annotated[Path, typer.Argument(help="DICOM, PNG or JPEG file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")],
+    window: Annotated[
+        str | None, typer.Option("--window", help="CT preset: lung, mediastinum, bone, brain.")
+    ] = None,
+    frame: Annotated[int | None, typer.Option("--frame", min=1, help="Frame number.")] = None,
+) -> None:
+    """Render as a viewer would (file window or a preset); multi-frame: a montage by default."""
+    from tools.imaging.decode import WindowPreset, render_frame, render_montage, to_png
+
+    preset = None
+    if window is not None:
+        try:
+            preset = WindowPreset[window.upper()]
+        except KeyError:
+            names = ", ".join(p.name.lower() for p in WindowPreset)
+            raise _fail(f"--window must be one of {names}.") from None
+    settings = _settings()
+    with _user_errors():
+        study = _read_study(settings, file)
+        if frame is None and study.frames > 1:
+            pixels = render_montage(study, preset)
+        else:
+            pixels = render_frame(study, (frame or 1) - 1, preset)
+    try:
+        output.write_bytes(to_png(pixels))
+    except OSError as exc:
+        raise _fail(f"cannot write {output} ({exc.strerror}).") from None
+    typer.echo(f"Wrote {output} ({pixels.shape[1]} x {pixels.shape[0]}).")
 
 
 # --------------------------------------------------------------------------- serve

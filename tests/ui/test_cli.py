@@ -153,3 +153,42 @@ def test_serve_ingests_configured_corpora_and_answers_at_the_prompt(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "6 new or changed" in result.stdout
     assert "[1] Hot Flashes and Night Sweats" in result.stdout
+
+
+def test_image_info_and_render_show_no_identity(tmp_path: Path) -> None:
+    from tests.tools.test_imaging_deid import all_canaries, planted
+
+    dicom = planted(tmp_path, burned_in=None)
+    info = run("image", "info", str(dicom), "--json", data_dir=tmp_path / "data")
+    assert info.returncode == 0, info.stderr
+    payload = json.loads(info.stdout)
+    assert payload["modality"] == "CT" and payload["burned_in_annotation"] == "unknown"
+    assert payload["warnings"]
+    out = tmp_path / "out.png"
+    rendered = run(
+        "image",
+        "render",
+        str(dicom),
+        "-o",
+        str(out),
+        "--window",
+        "lung",
+        data_dir=tmp_path / "data",
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+    everything = info.stdout + info.stderr + rendered.stdout + rendered.stderr
+    for canary in all_canaries():
+        assert canary.lower() not in everything.lower(), canary
+        assert canary.encode() not in out.read_bytes()
+
+
+def test_image_without_pixels_is_one_sentence(tmp_path: Path) -> None:
+    from tests.conftest import SHARED
+
+    report = SHARED / "images" / "dicom-samples" / "SR_measurement_report.dcm"
+    if not report.exists():
+        pytest.skip("../shared images are not present")
+    result = run("image", "info", str(report), data_dir=tmp_path / "data")
+    assert_one_sentence_error(result)
+    assert "structured report with no image" in result.stderr
