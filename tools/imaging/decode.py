@@ -58,21 +58,42 @@ class SourceKind(Enum):
 
 @dataclass(frozen=True)
 class ImageStudy:
-    """A decoded image; `pixels` holds modality values (frames, rows, cols[, 3])."""
+    """A decoded image; `pixels` holds modality values (frames, rows, cols[, 3]).
+
+    Sizes, modality and spacing live in `safe` (the de-identified view) and are read from it.
+    """
 
     kind: SourceKind
-    modality: str | None
-    rows: int
-    columns: int
-    frames: int
-    photometric: str
-    pixel_spacing_mm: tuple[float, float] | None
-    window: tuple[float, float] | None  # from the file: (centre, width)
     pixels: npt.NDArray[Any] = field(repr=False)
-    safe: SafeMetadata | None = None  # what may be shown or logged about the file
+    safe: SafeMetadata
+    window: tuple[float, float] | None = None  # from the file: (centre, width)
     has_voi_lut: bool = False
     # The de-identified pydicom Dataset (DICOM only); never the original.
     dataset: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def modality(self) -> str | None:
+        return self.safe.modality
+
+    @property
+    def rows(self) -> int:
+        return self.safe.rows
+
+    @property
+    def columns(self) -> int:
+        return self.safe.columns
+
+    @property
+    def frames(self) -> int:
+        return self.safe.frames
+
+    @property
+    def photometric(self) -> str:
+        return self.safe.photometric
+
+    @property
+    def pixel_spacing_mm(self) -> tuple[float, float] | None:
+        return self.safe.pixel_spacing_mm
 
     @property
     def is_color(self) -> bool:
@@ -144,18 +165,7 @@ def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
         burned_in_annotation=BurnedIn.UNKNOWN,
         warnings=("A screenshot's pixels may show patient identity; they are not cleaned.",),
     )
-    return ImageStudy(
-        kind=kind,
-        modality=None,
-        rows=rows,
-        columns=columns,
-        frames=1,
-        photometric=photometric,
-        pixel_spacing_mm=None,
-        window=None,
-        pixels=pixels,
-        safe=safe,
-    )
+    return ImageStudy(kind=kind, pixels=pixels, safe=safe)
 
 
 def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
@@ -222,13 +232,6 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
     pixel_spacing = (float(spacing[0]), float(spacing[1])) if spacing else None
     return ImageStudy(
         kind=SourceKind.DICOM,
-        modality=modality,
-        rows=rows,
-        columns=columns,
-        frames=frames,
-        photometric=photometric,
-        pixel_spacing_mm=pixel_spacing,
-        window=window,
         pixels=np.asarray(array),
         safe=safe_metadata(
             dataset,
@@ -240,6 +243,7 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
             burned_in=burned_in,
             description=description,
         ),
+        window=window,
         has_voi_lut="VOILUTSequence" in dataset,
         dataset=dataset,
     )
