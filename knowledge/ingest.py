@@ -223,16 +223,13 @@ def ingest(
     corpora, report.skipped = discover(paths, corpus_name)
     report.corpora = [c.info.name for c in corpora]
     writer = _Writer(kb)
+    existing = kb.store.ids_by_source()
     if options.rebuild:
-        for corpus in corpora:
-            stale = [
-                c.id
-                for c in kb.store.iter_all(with_text=False)
-                if c.metadata.get("corpus") == corpus.info.name
-            ]
+        names = {corpus.info.name for corpus in corpora}
+        for key in [key for key in existing if key[0] in names]:
+            stale = sorted(existing.pop(key))
             report.chunks_removed += len(stale)
             writer.delete(stale)
-    existing = kb.store.ids_by_source()
     cache = ChunkIdCache(kb.data_dir / "ingest-cache.sqlite")
     total = sum(len(c.files) for c in corpora)
     done = 0

@@ -240,8 +240,3 @@ class ChunkStore:
             self._call(
                 "removing chunks", self._collection.delete, ids=ids[start : start + WRITE_BATCH]
             )
-
-    def delete_corpus(self, corpus: str) -> int:
-        ids = [c.id for c in self.iter_all(with_text=False) if c.metadata.get("corpus") == corpus]
-        self.delete(ids)
-        return len(ids)
