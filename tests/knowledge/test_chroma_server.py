@@ -36,34 +36,30 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError("chroma run did not start listening")
 
 
+def start_chroma(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A real `chroma run` on a free loopback port, listening when this returns."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(CHROMA), "run", "--path", str(db), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    wait_for_port(port, process)
+    return process, f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "chroma.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(CHROMA),
-            "run",
-            "--path",
-            str(tmp_path / "server-db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, url = start_chroma(tmp_path / "server-db", tmp_path / "chroma.log")
     try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
 
 
 def test_ingest_and_search_through_a_chroma_server(
@@ -91,24 +87,9 @@ def test_down_server_is_one_clear_error(make_kb: KbFactory) -> None:
 
 
 def test_server_stopping_mid_session_is_one_clear_error(make_kb: KbFactory, tmp_path: Path) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(CHROMA),
-            "run",
-            "--path",
-            str(tmp_path / "db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process, url = start_chroma(tmp_path / "db", tmp_path / "chroma.log")
     try:
-        wait_for_port(port, process)
-        kb = make_kb(chroma_url=f"http://127.0.0.1:{port}")
+        kb = make_kb(chroma_url=url)
         ingest(kb, [write_corpus(tmp_path / "guides", with_pdf=False)])
         kb.search("aspirin", k=1)
     finally:
