@@ -312,11 +312,13 @@ class LocalEngine:
                 if self.status().state is EngineState.STOPPED and not self._stopping.is_set():
                     if self.restarts >= max_restarts:
                         return
-                    self.restarts += 1
                     self._reap()
                     with self.log_file.open("ab") as log:
                         log.write(b"\n==== engine died; restarting once ====\n")
                     self._spawn()
+                    # Counted only once the new server's state is written, so a caller that
+                    # sees the restart and waits for readiness never reads the dead server.
+                    self.restarts += 1
 
         self._supervisor = threading.Thread(target=watch, name="engine-supervisor", daemon=True)
         self._supervisor.start()
