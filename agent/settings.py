@@ -21,6 +21,7 @@ from pydantic_settings import (
 from knowledge.chunking import ChunkingParams
 from knowledge.loaders import JsonlFields
 from knowledge.retrieval import RetrievalParams
+from tools.imaging.config import ImagingConfig
 
 # Set by every entry point before any library that could reach a hub is imported.
 OFFLINE_ENVIRONMENT: dict[str, str] = {
@@ -117,6 +118,17 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
     max_file_mb: float = Field(default=50.0, gt=0, description="Larger corpus files are skipped.")
+
+    image_encoder_path: Path | None = Field(
+        default=None,
+        description="Local transformers vision encoder folder; unset: EfficientNet-Lite0.",
+    )
+    image_collection: str = Field(
+        default="clinassist-images",
+        min_length=3,
+        max_length=480,
+        description="Chroma collection prefix for image vectors (one collection per encoder).",
+    )
 
     retrieval_k: int = Field(default=8, ge=1, le=200, description="Passages returned per search.")
     retrieval_candidates: int = Field(
@@ -217,3 +229,12 @@ class Settings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def imaging(self) -> ImagingConfig:
+        return ImagingConfig(
+            data_dir=self.data_dir,
+            collection=self.image_collection,
+            chroma_url=self.chroma_url,
+            encoder_path=self.image_encoder_path,
+        )

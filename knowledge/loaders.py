@@ -59,7 +59,12 @@ def read_corpus_descriptor(name: str, source_txt: Path | None) -> CorpusInfo:
         elif key is not None and line.strip():
             fields[key] += " " + line.strip()
     license_text = fields.get("LICENSE")
-    source = fields.get("ORIGINAL SOURCE") or fields.get("ORIGINAL") or fields.get("SOURCE")
+    source = (
+        fields.get("ORIGINAL SOURCE")
+        or fields.get("ORIGINAL")
+        or fields.get("SOURCE")
+        or fields.get("OBTAINED FROM")
+    )
     url_match = re.search(r"https?://[^\s,;)]+", source or "") or re.search(
         r"\bwww\.[^\s,;)]+", source or ""
     )

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
+from knowledge.chroma import connect_chroma, guarded_call
 from knowledge.embedding import FloatMatrix
-from knowledge.errors import KnowledgeError, StoreUnavailable
+from knowledge.errors import KnowledgeError
 from knowledge.types import Chunk, SearchFilters
 
 # Chroma caps one request's batch; stay well below it.
@@ -64,51 +64,13 @@ class ChunkStore:
         self.chroma_url = chroma_url
         self.location = chroma_url or str(data_dir / "chroma")
         self.embedder_name = embedder_name
-        self._client = self._connect(data_dir, chroma_url)
+        self._client = connect_chroma(data_dir, chroma_url)
         self._collection = self._open_collection()
 
     # ------------------------------------------------------------------ connection
 
-    def _connect(self, data_dir: Path, chroma_url: str | None) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        if chroma_url is None:
-            path = data_dir / "chroma"
-            path.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise StoreUnavailable(f"The Chroma URL {chroma_url!r} is not an http(s) URL.")
-        try:
-            client = chromadb.HttpClient(
-                host=parsed.hostname,
-                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                ssl=parsed.scheme == "https",
-                settings=chroma_settings,
-            )
-            client.heartbeat()
-        except Exception as exc:  # chromadb raises plain ValueError/httpx errors when down
-            raise StoreUnavailable(
-                f"Cannot reach the Chroma server at {chroma_url} ({type(exc).__name__}); "
-                "check that it is running and the URL is right."
-            ) from None
-        return client
-
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a collection call; a server that went away becomes one clear sentence."""
-        try:
-            return fn(*args, **kwargs)
-        except KnowledgeError:
-            raise
-        except Exception as exc:
-            if self.chroma_url is None:
-                raise
-            raise StoreUnavailable(
-                f"The Chroma server at {self.chroma_url} failed while {what} "
-                f"({type(exc).__name__}); check that it is running."
-            ) from None
+        return guarded_call(self.chroma_url, what, fn, *args, **kwargs)
 
     def _open_collection(self) -> Any:
         collection = self._call(

@@ -394,7 +394,10 @@ def engine_status_command(
 
 # --------------------------------------------------------------------------- image
 
-image_app = typer.Typer(help="De-identified image information and rendering.", no_args_is_help=True)
+image_app = typer.Typer(
+    help="De-identified image information, rendering, similar images and probes.",
+    no_args_is_help=True,
+)
 app.add_typer(image_app, name="image")
 
 
@@ -458,6 +461,148 @@ def image_render_command(
     except OSError as exc:
         raise _fail(f"cannot write {output} ({exc.strerror}).") from None
     typer.echo(f"Wrote {output} ({pixels.shape[1]} x {pixels.shape[0]}).")
+
+
+def _similar_lines(hits: list[Any]) -> None:
+    for rank, hit in enumerate(hits, start=1):
+        label = hit.label or "(unlabelled)"
+        typer.echo(f"{rank:>2}. {hit.similarity:.3f}  {label:<16} {hit.dataset}/{hit.path}")
+
+
+@image_app.command("index")
+def image_index_command(
+    directory: Annotated[Path, typer.Argument(help="Folder of reference images.")],
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="CSV with path,label columns (paths relative to it)."),
+    ] = None,
+) -> None:
+    """Encode a folder of images into the similar-image index (unchanged files are skipped)."""
+    from tools.imaging.similar import index_images
+
+    settings = _settings()
+    config = settings.imaging
+    with _user_errors():
+        encoder = config.encoder()
+        report = index_images(
+            directory,
+            config.index(),
+            encoder,
+            labels_csv=labels,
+            deid_seed=config.deid_seed(),
+            progress=lambda done, total: typer.echo(f"  {done}/{total} images", err=True),
+        )
+        total = config.index().count()
+    typer.echo(
+        f"Indexed {report.indexed} image(s), {report.unchanged} unchanged, "
+        f"{len(report.skipped)} skipped; the index holds {total} ({encoder.info.name})."
+    )
+    if report.labels:
+        typer.echo("Labels: " + ", ".join(f"{k} {v}" for k, v in sorted(report.labels.items())))
+    for skipped in report.skipped:
+        typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    typer.echo(encoder.info.caveat)
+
+
+@image_app.command("similar")
+def image_similar_command(
+    file: Annotated[Path, typer.Argument(help="DICOM, PNG or JPEG file.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many images.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The stored images that look most like FILE, with their labels and source."""
+    from tools.imaging.analysis import similar_to_study
+
+    settings = _settings()
+    with _user_errors():
+        study = _read_study(settings, file)
+        result = similar_to_study("image-1", study, settings.imaging, k=k)
+    if as_json:
+        typer.echo(result.model_dump_json())
+        return
+    _similar_lines(result.similar)
+    typer.echo(result.encoder_caveat)
+
+
+@image_app.command("analyze")
+def image_analyze_command(
+    file: Annotated[Path, typer.Argument(help="DICOM, PNG or JPEG file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What the agent's analyze_image tool returns: safe metadata, flags, probes, similar."""
+    from tools.imaging.analysis import analyze_study
+
+    settings = _settings()
+    with _user_errors():
+        study = _read_study(settings, file)
+        analysis, _ = analyze_study("image-1", study, settings.imaging)
+    if as_json:
+        typer.echo(analysis.model_dump_json())
+        return
+    meta = analysis.metadata
+    typer.echo(f"{meta.source_type} {meta.modality or ''} {meta.columns} x {meta.rows}".strip())
+    for flag in analysis.quality_flags:
+        typer.echo(f"flag: {flag}")
+    for probe in analysis.probes:
+        scores = ", ".join(f"{label} {p:.2f}" for label, p in probe.probabilities.items())
+        typer.echo(f"probe {probe.probe}: {scores} (test AUROC {probe.test_auroc})")
+    _similar_lines(analysis.similar)
+    typer.echo(analysis.encoder_caveat)
+    typer.echo(analysis.notice)
+
+
+@image_app.command("train-probe")
+def image_train_probe_command(
+    train: Annotated[Path, typer.Option("--train", help="Folder of labelled images.")],
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="CSV path,label[,split]; default: labels.csv in --train."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Probe name; default: the folder name.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Fit a linear probe on the frozen encoder; report test AUROC with a 95% bootstrap CI."""
+    from tools.imaging.probe import RESEARCH_NOTICE, probes_dir, train_probe
+
+    settings = _settings()
+    config = settings.imaging
+    labels_csv = labels or train / "labels.csv"
+    if not labels_csv.is_file():
+        raise _fail(f"no labels file at {labels_csv} (give --labels CSV).")
+    with _user_errors():
+        probe = train_probe(
+            train, labels_csv, config.encoder(), name=name, deid_seed=config.deid_seed()
+        )
+        saved = probe.save(probes_dir(settings.data_dir))
+    if as_json:
+        typer.echo(json.dumps({"path": str(saved), **probe.metrics.model_dump()}))
+        return
+    m = probe.metrics
+    typer.echo(f"Probe {probe.name} on {probe.encoder} saved to {saved}")
+    typer.echo(f"  train / valid / test images: {m.n_train} / {m.n_valid} / {m.n_test}")
+    typer.echo(f"  test AUROC {m.test_auroc}; majority-class baseline {m.majority_auroc:.3f}")
+    typer.echo(f"  test accuracy {m.test_accuracy:.3f}; majority {m.majority_accuracy:.3f}")
+    typer.echo(RESEARCH_NOTICE)
+
+
+@image_app.command("probes")
+def image_probes_command() -> None:
+    """Saved probes, their encoder, training data and measured AUROC."""
+    from tools.imaging.probe import load_probes
+
+    settings = _settings()
+    with _user_errors():
+        probes = load_probes(settings.data_dir)
+    if not probes:
+        typer.echo("No probes yet: clinassist image train-probe --train DIR.")
+    for probe in probes:
+        typer.echo(
+            f"{probe.name}  encoder {probe.encoder}  classes {', '.join(probe.classes)}  "
+            f"test AUROC {probe.metrics.test_auroc}  data {probe.dataset} "
+            f"(license: {(probe.license or 'not stated')[:80]})"
+        )
 
 
 # --------------------------------------------------------------------------- serve

@@ -192,3 +192,59 @@ def test_image_without_pixels_is_one_sentence(tmp_path: Path) -> None:
     result = run("image", "info", str(report), data_dir=tmp_path / "data")
     assert_one_sentence_error(result)
     assert "structured report with no image" in result.stderr
+
+
+def test_image_index_similar_probe_and_analyze_from_the_command_line(tmp_path: Path) -> None:
+    from tests.tools.test_imaging_similar import cxr_subset
+
+    root = cxr_subset(tmp_path, {"train": 8, "valid": 8, "test": 8})
+    data = tmp_path / "data"
+    empty = run("image", "similar", str(next(root.rglob("*.png"))), data_dir=data)
+    assert_one_sentence_error(empty)
+    assert "image index is empty" in empty.stderr
+
+    indexed = run("image", "index", str(root), "--labels", str(root / "labels.csv"), data_dir=data)
+    assert indexed.returncode == 0, indexed.stderr
+    assert "Indexed 24 image(s), 0 unchanged, 0 skipped" in indexed.stdout
+    assert "not a medical model" in indexed.stdout
+
+    query = root / "test" / "query.png"
+    query.write_bytes(next((root / "valid").rglob("*.png")).read_bytes())
+    similar = run("image", "similar", str(query), "-k", "2", "--json", data_dir=data)
+    assert similar.returncode == 0, similar.stderr
+    hits = json.loads(similar.stdout)["similar"]
+    assert hits[0]["similarity"] > 0.999 and hits[0]["path"].startswith("valid/")
+    assert len(hits) == 2 and hits[0]["dataset"] == "cxr" and hits[0]["label"]
+
+    trained = run("image", "train-probe", "--train", str(root), "--json", data_dir=data)
+    assert trained.returncode == 0, trained.stderr
+    metrics = json.loads(trained.stdout)
+    assert metrics["n_test"] == 8 and 0 <= metrics["test_auroc"]["value"] <= 1
+    listed = run("image", "probes", data_dir=data)
+    assert listed.returncode == 0 and "cxr" in listed.stdout and "test AUROC" in listed.stdout
+
+    analyzed = run("image", "analyze", str(query), "--json", data_dir=data)
+    assert analyzed.returncode == 0, analyzed.stderr
+    analysis = json.loads(analyzed.stdout)
+    assert analysis["probes"][0]["notice"] == "Research use only, not a diagnostic device."
+
+
+def test_image_index_with_a_bad_labels_file_is_one_sentence(tmp_path: Path) -> None:
+    from tests.tools.test_imaging_similar import cxr_subset
+
+    root = cxr_subset(tmp_path, {"train": 4})
+    (root / "labels.csv").write_text("path,label\nno/such/file.png,normal\n")
+    result = run(
+        "image",
+        "index",
+        str(root),
+        "--labels",
+        str(root / "labels.csv"),
+        data_dir=tmp_path / "data",
+    )
+    assert_one_sentence_error(result)
+    assert "not files" in result.stderr
+    missing = run(
+        "image", "train-probe", "--train", str(tmp_path / "nowhere"), data_dir=tmp_path / "data"
+    )
+    assert_one_sentence_error(missing)
