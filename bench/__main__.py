@@ -16,7 +16,7 @@ from pathlib import Path
 
 from agent.settings import apply_offline_environment
 
-BENCHMARKS = ("retrieval_pubmedqa", "ingest_corpus", "query_latency", "llm_engine")
+BENCHMARKS = ("retrieval_pubmedqa", "ingest_corpus", "query_latency", "llm_engine", "imaging")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_offline_environment()
     args = parse_args(argv)
     # Imported after the offline environment is set (they import the knowledge layer).
-    from bench import ingest_corpus, llm_engine, query_latency, retrieval_pubmedqa
+    from bench import imaging, ingest_corpus, llm_engine, query_latency, retrieval_pubmedqa
 
     failures: list[str] = []
     started = time.perf_counter()
@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = retrieval_pubmedqa.main(limit)
             elif name == "llm_engine":
                 status = llm_engine.main([])
+            elif name == "imaging":
+                status = imaging.main([])
             elif name == "ingest_corpus":
                 status = ingest_corpus.main(["--data-dir", str(corpus_dir)])
             else:

@@ -527,15 +527,20 @@ def image_similar_command(
 @image_app.command("analyze")
 def image_analyze_command(
     file: Annotated[Path, typer.Argument(help="DICOM, PNG or JPEG file.")],
+    labels: Annotated[
+        str | None,
+        typer.Option("--labels", help="Comma-separated findings to score zero-shot."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """What the agent's analyze_image tool returns: safe metadata, flags, probes, similar."""
     from tools.imaging.analysis import analyze_study
 
     settings = _settings()
+    wanted = [label.strip() for label in (labels or "").split(",") if label.strip()]
     with _user_errors():
         study = _read_study(settings, file)
-        analysis, _ = analyze_study("image-1", study, settings.imaging)
+        analysis, _ = analyze_study("image-1", study, settings.imaging, labels=wanted)
     if as_json:
         typer.echo(analysis.model_dump_json())
         return
@@ -546,6 +551,9 @@ def image_analyze_command(
     for probe in analysis.probes:
         scores = ", ".join(f"{label} {p:.2f}" for label, p in probe.probabilities.items())
         typer.echo(f"probe {probe.probe}: {scores} (test AUROC {probe.test_auroc})")
+    if analysis.zero_shot is not None:
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in analysis.zero_shot.scores.items())
+        typer.echo(f"zero-shot ({analysis.zero_shot.encoder}): {scores}")
     _similar_lines(analysis.similar)
     typer.echo(analysis.encoder_caveat)
     typer.echo(analysis.notice)

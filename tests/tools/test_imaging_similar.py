@@ -327,3 +327,22 @@ def test_analyze_image_tool_output_and_logs_carry_no_identity(
     for canary in all_canaries():
         assert canary.lower() not in visible.lower(), canary
         assert canary.encode() not in message.artifact["png"]
+
+
+def test_zero_shot_labels_through_the_tool_tiny_random_clip_stands_in(tmp_path: Path) -> None:
+    needs_shared()
+    folder = tmp_path / "tiny-clip"
+    build_tiny_random_clip(folder)
+    study = read_image(SAMPLES / "CT_small.dcm")
+    clip = ImagingConfig(data_dir=tmp_path / "data", encoder_path=folder)
+    analyze, _ = imaging_tools({"image-1": study}, clip)
+    message = run_tool(analyze, {"image": "image-1", "labels": ["normal chest", "abnormal chest"]})
+    analysis = ImageAnalysis.model_validate_json(str(message.content))
+    assert analysis.zero_shot is not None and analysis.encoder == "tiny-clip"
+    assert set(analysis.zero_shot.scores) == {"normal chest", "abnormal chest"}
+    assert analysis.similar == [] and analysis.probes == []  # nothing indexed for this encoder
+
+    default = ImagingConfig(data_dir=tmp_path / "data")
+    analyze_default, _ = imaging_tools({"image-1": study}, default)
+    refused = run_tool(analyze_default, {"image": "image-1", "labels": ["normal"]})
+    assert "no text tower" in str(refused.content)

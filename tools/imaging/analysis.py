@@ -9,7 +9,8 @@ tool's artifact, for a multimodal model and the UI, never inside the text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Annotated
 
 import numpy as np
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -74,6 +75,16 @@ class SimilarImages(BaseModel):
     similar: list[SimilarImageResult]
 
 
+class ZeroShotScores(BaseModel):
+    """Label scores from an encoder with a text tower (CLIP: labels compete; SigLIP: each alone)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    encoder: str
+    scores: dict[str, float]
+    notice: str = RESEARCH_NOTICE
+
+
 class ImageAnalysis(BaseModel):
     """The agent-facing summary of one image; every field is safe to show and to log."""
 
@@ -85,6 +96,7 @@ class ImageAnalysis(BaseModel):
     encoder: str
     encoder_caveat: str
     probes: list[ProbeOutput]
+    zero_shot: ZeroShotScores | None = None
     similar: list[SimilarImageResult]
     notice: str = RESEARCH_NOTICE
 
@@ -124,9 +136,15 @@ def quality_flags(study: ImageStudy) -> list[str]:
 
 
 def analyze_study(
-    name: str, study: ImageStudy, config: ImagingConfig, *, k: int = 5
+    name: str,
+    study: ImageStudy,
+    config: ImagingConfig,
+    *,
+    k: int = 5,
+    labels: Sequence[str] = (),
 ) -> tuple[ImageAnalysis, bytes]:
-    """The analysis and the rendered PNG (middle frame, the file's own window)."""
+    """The analysis and the rendered PNG (middle frame, the file's own window); `labels` are
+    scored zero-shot when the encoder has a text tower (an ImageError otherwise)."""
     encoder = config.encoder()
     pixels = encoder_pixels(study)
     vector = encoder.encode([pixels])[0]
@@ -137,8 +155,16 @@ def analyze_study(
     similar = (
         [SimilarImageResult.of(hit) for hit in index.similar(vector, k)] if index.count() else []
     )
+    zero_shot = None
+    if labels:
+        scores = encoder.zero_shot([pixels], list(labels))[0]
+        zero_shot = ZeroShotScores(
+            encoder=encoder.info.name,
+            scores={label: round(float(v), 4) for label, v in zip(labels, scores, strict=True)},
+        )
     analysis = ImageAnalysis(
         image=name,
+        zero_shot=zero_shot,
         metadata=safe_image_metadata(study),
         quality_flags=quality_flags(study),
         encoder=encoder.info.name,
@@ -171,6 +197,11 @@ class AnalyzeImageArgs(BaseModel):
         description="Attachment id of an image the clinician attached, e.g. image-1.",
         max_length=40,
     )
+    labels: list[Annotated[str, Field(max_length=60)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Optional findings to score zero-shot (only encoders with a text tower).",
+    )
 
 
 class FindSimilarArgs(BaseModel):
@@ -188,9 +219,9 @@ def imaging_tools(attachments: Mapping[str, ImageStudy], config: ImagingConfig) 
             raise ToolException(f"No attached image is called {image!r} (attached: {known}).")
         return study
 
-    def analyze_image(image: str) -> tuple[str, dict[str, object]]:
+    def analyze_image(image: str, labels: list[str] | None = None) -> tuple[str, dict[str, object]]:
         try:
-            analysis, png = analyze_study(image, study_for(image), config)
+            analysis, png = analyze_study(image, study_for(image), config, labels=labels or ())
         except ToolError as exc:
             raise ToolException(str(exc)) from None
         return analysis.model_dump_json(), {"analysis": analysis, "png": png}
