@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -47,6 +47,15 @@ def default_corpus_dirs() -> list[Path]:
         if candidate.is_dir():
             return [candidate]
     return []
+
+
+def default_interactions_dir() -> Path | None:
+    """`../shared/data/ddi-onc-high-priority` beside the checkout when it exists."""
+    for base in (Path.cwd(), PROJECT_ROOT):
+        candidate = (base / ".." / "shared" / "data" / "ddi-onc-high-priority").resolve()
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def _split_list(value: Any) -> Any:
@@ -128,6 +137,34 @@ class Settings(BaseSettings):
         min_length=3,
         max_length=480,
         description="Chroma collection prefix for image vectors (one collection per encoder).",
+    )
+
+    interactions_dir: Path | None = Field(
+        default_factory=default_interactions_dir,
+        description="ONC high-priority drug-drug interaction list (folder with its SOURCE.txt).",
+    )
+    answer_mode: Literal["auto", "extractive", "generated"] = Field(
+        default="auto",
+        description="auto: extractive with the packaged small model, generated with llm_url.",
+    )
+    tool_calling: bool | None = Field(
+        default=None,
+        description="Let the model choose tools; unset: on only with an external llm_url.",
+    )
+    agent_step_budget: int = Field(
+        default=4, ge=0, le=20, description="Most model-chosen tool calls in one turn."
+    )
+    abstain_threshold: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the best passage's cosine similarity is below this.",
+    )
+    support_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of a sentence's terms its cited passages must contain.",
     )
 
     retrieval_k: int = Field(default=8, ge=1, le=200, description="Passages returned per search.")
@@ -238,3 +275,14 @@ class Settings(BaseSettings):
             chroma_url=self.chroma_url,
             encoder_path=self.image_encoder_path,
         )
+
+    @property
+    def extractive_answers(self) -> bool:
+        """The small packaged model's prose is fluent but unreliable: quote by default."""
+        if self.answer_mode == "auto":
+            return self.llm_url is None
+        return self.answer_mode == "extractive"
+
+    @property
+    def model_tool_calling(self) -> bool:
+        return self.tool_calling if self.tool_calling is not None else self.llm_url is not None

@@ -37,6 +37,15 @@ def _tokenize(texts: list[str], *, return_ids: bool) -> Any:
     )
 
 
+def content_terms(texts: list[str]) -> list[set[str]]:
+    """Each text's stemmed, stopword-free terms: the same analysis the BM25 index uses, so
+    "supported by a passage" and "found by BM25" agree on what a word is."""
+    if not texts:
+        return []
+    tokens = _tokenize(texts, return_ids=False)
+    return [set(words) for words in tokens]
+
+
 @dataclass(frozen=True)
 class LexicalHit:
     id: str

@@ -1,0 +1,130 @@
+"""The audit trail: one append-only SQLite row per answered turn.
+
+What a hospital needs to reconstruct how an answer came about, and nothing that identifies a
+patient: time, session, answer mode, the tools called with their arguments (free-text values
+reduced to a length and a hash, dates and long numbers scrubbed), the passage ids cited, the
+model and engine, latency and the flags. The question, the case and the answer text are never
+stored here (they live only in the session history). Triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tools.imaging.deid import scrub_text
+
+if TYPE_CHECKING:
+    from agent.events import TurnResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    session TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    tool_calls TEXT NOT NULL,
+    passages TEXT NOT NULL,
+    model TEXT,
+    engine TEXT NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    llm_ms INTEGER NOT NULL,
+    flags TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS turns_no_update BEFORE UPDATE ON turns
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS turns_no_delete BEFORE DELETE ON turns
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"""
+COLUMNS = (
+    "id",
+    "at",
+    "session",
+    "mode",
+    "tool_calls",
+    "passages",
+    "model",
+    "engine",
+    "latency_ms",
+    "llm_ms",
+    "flags",
+)
+SHORT_VALUE = 40  # free text longer than this is stored as its length and hash
+
+
+def redact_value(value: Any) -> Any:
+    """Tool arguments as the audit trail keeps them: structure, short codes, no free text."""
+    if isinstance(value, dict):
+        return {str(k): redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    if isinstance(value, str):
+        if len(value) > SHORT_VALUE:
+            digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+            return f"[text: {len(value)} chars, sha256 {digest}]"
+        return scrub_text(value, [])
+    return value
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, turn: TurnResult, *, engine: str) -> None:
+        # Flags quote answer sentences: keep only their kind and message.
+        flags = [{"kind": f.kind.value, "message": scrub_text(f.message, [])} for f in turn.flags]
+        calls = [
+            {
+                "name": t.name,
+                "arguments": redact_value(t.arguments),
+                "ok": t.ok,
+                "chosen_by": t.chosen_by,
+            }
+            for t in turn.tool_calls
+        ]
+        row = (
+            dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            turn.session_id,
+            turn.mode.value,
+            json.dumps(calls),
+            json.dumps([c.passage.id for c in turn.citations]),
+            turn.model,
+            engine,
+            round(turn.latency_s * 1000),
+            round(turn.llm_s * 1000),
+            json.dumps(flags),
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO turns (at, session, mode, tool_calls, passages, model, engine, "
+                "latency_ms, llm_ms, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+    def rows(self, session: str | None = None) -> list[dict[str, Any]]:
+        query = f"SELECT {', '.join(COLUMNS)} FROM turns"
+        args: tuple[str, ...] = ()
+        if session is not None:
+            query += " WHERE session = ?"
+            args = (session,)
+        with self._lock:
+            records = self._db.execute(query + " ORDER BY id", args).fetchall()
+        out = []
+        for record in records:
+            row = dict(zip(COLUMNS, record, strict=True))
+            for key in ("tool_calls", "passages", "flags"):
+                row[key] = json.loads(row[key])
+            out.append(row)
+        return out

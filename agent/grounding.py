@@ -1,0 +1,321 @@
+"""Grounding: numbered passages in, a verified (or extractive) answer out. No LLM trusted here.
+
+The model sees the passages as quoted data numbered [1]..[n] and must cite them. After it
+answers, every sentence is checked: its markers must name passages that were given; its content
+words must be covered by a cited passage (stemmed terms, the analysis BM25 uses) at least to
+`support_threshold`; every number in it must occur in a cited passage. Sentences that fail are
+flagged, never silently kept as if fine. When most of an answer fails, or the setting asks for
+it, the extractive answer replaces it: sentences taken verbatim from the passages, chosen by
+their overlap with the question, each with its marker.
+
+Abstention looks at the best cosine similarity among the retrieved passages: reciprocal-rank
+fusion orders passages well but its scores are ranks, not evidence strength, so the dense score
+is the absolute signal (calibrated in bench/abstention.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from knowledge.lexical import content_terms
+from knowledge.types import Passage
+
+NOTICE = (
+    "clinassist supports, and does not replace, clinical judgement: check every cited passage "
+    "before acting on it."
+)
+MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,-]\s*\d{1,3})*)\]")
+NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w])")
+_SENTENCE_RE = re.compile(r"(?<=[.!?])(?:\s*\[\d[\d,\s-]*\])?\s+(?=[A-Z(\"'])")
+MAX_PASSAGE_CHARS = 900
+RELATIVE_FLOOR = 0.4  # extractive sentences must score at least this share of the best one
+_ABBREVIATION_RE = re.compile(
+    r"\b(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|vs|etc|approx|Fig|No|e\.g|i\.e|al)\.$", re.IGNORECASE
+)
+
+
+class AnswerMode(Enum):
+    GENERATED = "generated"  # the model's words, verified sentence by sentence
+    EXTRACTIVE = "extractive"  # sentences quoted from the passages
+    ABSTAINED = "abstained"  # the knowledge base had no adequate evidence
+
+
+class FlagKind(Enum):
+    UNSUPPORTED = "unsupported_sentence"
+    UNCITED = "uncited_sentence"
+    INVALID_CITATION = "invalid_citation"
+    NUMBER_NOT_FOUND = "number_not_in_source"
+    ABSTAINED = "abstained"
+    FALLBACK = "extractive_fallback"
+    INTERACTION = "interaction"
+    ALLERGY = "allergy"
+    IMAGE = "image"
+    STEP_BUDGET = "step_budget"
+    ENGINE = "engine"
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: FlagKind
+    message: str
+    sentence: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A marker in the answer and the passage it names."""
+
+    marker: int
+    passage: Passage
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    text: str
+    markers: tuple[int, ...]
+    support: float  # share of the sentence's content terms found in its cited passages
+    missing_numbers: tuple[str, ...]
+    ok: bool
+
+
+@dataclass
+class Verification:
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+
+    @property
+    def supported_share(self) -> float:
+        claims = [s for s in self.sentences if s.markers or _is_claim(s.text)]
+        return sum(s.ok for s in claims) / len(claims) if claims else 0.0
+
+    @property
+    def valid_marker_share(self) -> float:
+        markers = [m for s in self.sentences for m in s.markers]
+        valid = {c.marker for c in self.citations}
+        return sum(m in valid for m in markers) / len(markers) if markers else 0.0
+
+
+# --------------------------------------------------------------------------- prompt
+
+
+def passages_block(passages: Sequence[Passage]) -> str:
+    """The passages as quoted data, numbered from 1, for the model's prompt."""
+    lines = []
+    for number, passage in enumerate(passages, start=1):
+        body = " ".join(passage.body.split())[:MAX_PASSAGE_CHARS]
+        heading = " -- ".join(x for x in (passage.title, passage.section) if x)
+        lines.append(f'[{number}] {heading}\n"""{body}"""')
+    return "\n\n".join(lines)
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences, each keeping a marker that follows its full stop ("... dose. [2]")."""
+    pieces: list[str] = []
+    for paragraph in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)", text.strip()):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
+        start = 0
+        for match in _SENTENCE_RE.finditer(paragraph):
+            end = match.start()
+            # a marker right after the full stop belongs to the sentence before it
+            trailing = MARKER_RE.match(paragraph[end:].lstrip())
+            if trailing:
+                end = paragraph.index(trailing.group(0), end) + len(trailing.group(0))
+            pieces.append(paragraph[start:end].strip())
+            start = match.end() if not trailing else end
+        pieces.append(paragraph[start:].strip())
+    merged: list[str] = []
+    for piece in (p for p in pieces if p):
+        if merged and _ABBREVIATION_RE.search(merged[-1]):
+            merged[-1] = f"{merged[-1]} {piece}"  # "Dr. Smith": not a sentence end
+        else:
+            merged.append(piece)
+    return merged
+
+
+def markers_in(sentence: str) -> tuple[int, ...]:
+    found: list[int] = []
+    for group in MARKER_RE.findall(sentence):
+        for part in re.split(r"\s*,\s*", group):
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                found.extend(range(low, min(high, low + 20) + 1))
+            else:
+                found.append(int(part))
+    return tuple(dict.fromkeys(found))
+
+
+def _strip_markers(sentence: str) -> str:
+    return MARKER_RE.sub("", sentence).strip()
+
+
+def _is_claim(sentence: str) -> bool:
+    """A sentence that states something (not a heading, a greeting or a question)."""
+    text = _strip_markers(sentence)
+    return len(text.split()) >= 5 and not text.endswith("?")
+
+
+def _canonical_number(raw: str) -> str:
+    if "," in raw:  # 2,500 is a thousands separator; 2,5 a decimal comma
+        head, tail = raw.split(",", 1)
+        raw = head + tail if len(tail) == 3 else f"{head}.{tail}"
+    if "." in raw:
+        raw = raw.rstrip("0").rstrip(".")
+    return re.sub(r"^0+(?=\d)", "", raw)
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text states, canonical ("1.50" and "1.5" agree; markers excluded)."""
+    return {_canonical_number(n) for n in NUMBER_RE.findall(_strip_markers(text))}
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def verify(answer: str, passages: Sequence[Passage], *, support_threshold: float) -> Verification:
+    """Check every sentence of `answer` against the passages it cites."""
+    result = Verification()
+    sentences = split_sentences(answer)
+    bodies = [passage.body for passage in passages]
+    stripped = [_strip_markers(sentence) for sentence in sentences]
+    terms = content_terms(stripped + bodies)
+    sentence_terms, passage_terms = terms[: len(sentences)], terms[len(sentences) :]
+    passage_numbers = [numbers_in(body) for body in bodies]
+    cited: dict[int, Citation] = {}
+    for sentence, words in zip(sentences, sentence_terms, strict=True):
+        markers = markers_in(sentence)
+        valid = [m for m in markers if 1 <= m <= len(passages)]
+        invalid = [m for m in markers if m not in valid]
+        for marker in valid:
+            cited.setdefault(marker, Citation(marker, passages[marker - 1]))
+        if invalid:
+            result.flags.append(
+                Flag(
+                    FlagKind.INVALID_CITATION,
+                    f"Cites [{', '.join(map(str, invalid))}], which no passage was given as.",
+                    sentence,
+                )
+            )
+        covered: set[str] = set()
+        numbers: set[str] = set()
+        for marker in valid:
+            covered |= passage_terms[marker - 1]
+            numbers |= passage_numbers[marker - 1]
+        support = len(words & covered) / len(words) if words else 0.0
+        missing = tuple(sorted(numbers_in(_strip_markers(sentence)) - numbers))
+        claim = _is_claim(sentence)
+        if not markers:
+            ok = not claim
+            if claim:
+                result.flags.append(
+                    Flag(FlagKind.UNCITED, "This sentence cites no passage.", sentence)
+                )
+        else:
+            ok = not invalid and support >= support_threshold and not missing
+            if valid and support < support_threshold:
+                result.flags.append(
+                    Flag(
+                        FlagKind.UNSUPPORTED,
+                        f"The cited passage does not support this sentence "
+                        f"(overlap {support:.0%}).",
+                        sentence,
+                    )
+                )
+            if valid and missing:
+                result.flags.append(
+                    Flag(
+                        FlagKind.NUMBER_NOT_FOUND,
+                        f"{', '.join(missing)} does not appear in the cited passage.",
+                        sentence,
+                    )
+                )
+        result.sentences.append(SentenceCheck(sentence, markers, round(support, 3), missing, ok))
+    result.citations = [cited[m] for m in sorted(cited)]
+    return result
+
+
+# --------------------------------------------------------------------------- extractive
+
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules|above)\b"
+    r"|\b(?:system prompt|you are now|you must now|as an ai)\b"
+    r"|\b(?:call|use|invoke|run)\b.{0,20}\b(?:the )?tool\b"
+    r"|\b(?:respond|reply|answer|say)\b.{0,20}\bonly\b.{0,30}\bwith\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Text addressed to an AI rather than to a clinician: never quoted as an answer."""
+    return bool(_INSTRUCTION_RE.search(sentence))
+
+
+def extractive_answer(question: str, passages: Sequence[Passage], *, max_sentences: int = 4) -> str:
+    """Sentences quoted from the passages, the ones sharing most (idf-weighted) terms with the
+    question, in passage order, each followed by its marker."""
+    candidates: list[tuple[int, int, str]] = []  # (passage number, position, sentence)
+    for number, passage in enumerate(passages, start=1):
+        for position, sentence in enumerate(split_sentences(passage.body)):
+            clean = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", " ".join(sentence.split()))
+            if (
+                40 <= len(clean) <= 500
+                and clean[0].isupper()
+                and clean[-1] in ".)"
+                and not looks_like_instruction(clean)
+            ):
+                candidates.append((number, position, clean))
+    if not candidates:
+        return ""
+    terms = content_terms([question] + [c[2] for c in candidates])
+    wanted, candidate_terms = terms[0], terms[1:]
+    frequency: dict[str, int] = {}
+    for words in candidate_terms:
+        for word in words:
+            frequency[word] = frequency.get(word, 0) + 1
+    idf = {w: math.log(1 + len(candidates) / frequency.get(w, 1)) for w in wanted}
+    scored = []
+    for (number, position, sentence), words in zip(candidates, candidate_terms, strict=True):
+        overlap = sum(idf[w] for w in wanted & words)
+        # earlier passages ranked higher; earlier sentences of a passage tend to state its point
+        scored.append((overlap - 0.05 * number - 0.01 * position, number, position, sentence))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    # Sentences far weaker than the best one share a word by chance ("dose" in "low-dose").
+    floor = max(scored[0][0] * RELATIVE_FLOOR, 0.0) if scored else 0.0
+    chosen: list[tuple[int, int, str]] = []
+    seen: list[set[str]] = []
+    for score, number, position, sentence in scored:
+        if score <= floor or len(chosen) >= max_sentences:
+            break
+        words = content_terms([sentence])[0]
+        if any(len(words & other) > 0.7 * max(len(words), 1) for other in seen):
+            continue  # a near-duplicate of a chosen sentence (overlapping chunks repeat text)
+        seen.append(words)
+        chosen.append((number, position, sentence))
+    chosen.sort()
+    return " ".join(f"{sentence} [{number}]" for number, _, sentence in chosen)
+
+
+# --------------------------------------------------------------------------- abstention
+
+
+def evidence_strength(passages: Sequence[Passage]) -> float:
+    """The best dense (cosine) score among the passages; 0 when none was found densely."""
+    return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
+
+
+def abstention_text(passages: Sequence[Passage]) -> str:
+    nearest = "; ".join(
+        f"[{i}] " + " -- ".join(x for x in (p.title, p.section) if x)
+        for i, p in enumerate(passages[:3], start=1)
+    )
+    text = "The knowledge base has no adequate evidence to answer this question."
+    return f"{text} Nearest passages: {nearest}." if nearest else text
