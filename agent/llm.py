@@ -252,13 +252,15 @@ class LLMClient:
         *,
         name: str = "answer",
         model: type[BaseModel] | None = None,
+        max_tokens: int | None = None,
     ) -> Any:
         """JSON that validates against `schema` (and `model`, when given), by guided decoding."""
         response_format = {
             "type": "json_schema",
             "json_schema": {"name": name, "schema": schema, "strict": True},
         }
-        result = self._invoke(self.chat.bind(response_format=response_format), messages)
+        extra = {"max_tokens": max_tokens} if max_tokens else {}
+        result = self._invoke(self.chat.bind(response_format=response_format, **extra), messages)
         text = str(result.content)
         try:
             data = json.loads(text)

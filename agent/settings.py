@@ -49,6 +49,10 @@ def default_corpus_dirs() -> list[Path]:
     return []
 
 
+# An external engine's context is not known in advance; vLLM GPU deployments serve >= 16k.
+REMOTE_CONTEXT_TOKENS = 16384
+
+
 def default_interactions_dir() -> Path | None:
     """`../shared/data/ddi-onc-high-priority` beside the checkout when it exists."""
     for base in (Path.cwd(), PROJECT_ROOT):
@@ -286,3 +290,10 @@ class Settings(BaseSettings):
     @property
     def model_tool_calling(self) -> bool:
         return self.tool_calling if self.tool_calling is not None else self.llm_url is not None
+
+    @property
+    def prompt_chars(self) -> int:
+        """Characters of passages that fit the model's context after the answer's budget
+        (~3 characters per token of clinical English)."""
+        tokens = self.engine_max_model_len if self.llm_url is None else REMOTE_CONTEXT_TOKENS
+        return max(1500, (tokens - 900) * 3)

@@ -16,7 +16,14 @@ from pathlib import Path
 
 from agent.settings import apply_offline_environment
 
-BENCHMARKS = ("retrieval_pubmedqa", "ingest_corpus", "query_latency", "llm_engine", "imaging")
+BENCHMARKS = (
+    "retrieval_pubmedqa",
+    "agent",
+    "ingest_corpus",
+    "query_latency",
+    "llm_engine",
+    "imaging",
+)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -38,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_offline_environment()
     args = parse_args(argv)
     # Imported after the offline environment is set (they import the knowledge layer).
+    from bench import agent as agent_bench
     from bench import imaging, ingest_corpus, llm_engine, query_latency, retrieval_pubmedqa
 
     failures: list[str] = []
@@ -51,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if name == "retrieval_pubmedqa":
                 limit = [] if args.limit is None else ["--limit", str(args.limit)]
                 status = retrieval_pubmedqa.main(limit)
+            elif name == "agent":
+                status = agent_bench.main([])
             elif name == "llm_engine":
                 status = llm_engine.main([])
             elif name == "imaging":

@@ -688,3 +688,22 @@ def interaction_tools(folder: Path, *, include_informational: bool = False) -> l
             handle_validation_error=validation_handler,
         )
     ]
+
+
+def mentioned_medications(text: str, table: InteractionTable) -> list[str]:
+    """Drug names the list or the allergy classes know that occur in free text (a plan option's
+    wording), as they were written; single words and two-word names, matched exactly."""
+    words = re.findall(r"[A-Za-z][A-Za-z-]+", text)
+    found: list[str] = []
+    seen: set[str] = set()
+    for size in (2, 1):
+        for start in range(len(words) - size + 1):
+            written = " ".join(words[start : start + size])
+            key = normalise_name(written)
+            if not key or (" " in key and size == 1):
+                continue
+            generic = table.canonical(key) or key
+            if _is_known(generic, table) and generic not in seen:
+                seen.add(generic)
+                found.append(written)
+    return found

