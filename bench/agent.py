@@ -470,6 +470,7 @@ def overhead(kb: KnowledgeBase, settings: Settings, pool: Sequence[str]) -> str:
     warmup = pick(pool, 0, WARMUP_TURNS)
     plain = pick(pool, WARMUP_TURNS, QUESTION_TURNS)
     with_case = pick(pool, WARMUP_TURNS + QUESTION_TURNS, CASE_TURNS)
+    load_before = load_average()
     agent = Agent(settings, kb, None)
     try:
         progress(f"agent: {len(warmup)} warm-up turns ...")
@@ -513,7 +514,8 @@ def overhead(kb: KnowledgeBase, settings: Settings, pool: Sequence[str]) -> str:
             "",
             f"{kb.store.count():,} chunks; embedder {kb.embedder.name} "
             f"({'bf16' if kb.embedder.use_bf16 else 'fp32'}); {os.cpu_count()} CPUs, "
-            f"load average {load} at the end. Overhead = TurnResult.latency_s - llm_s "
+            f"load average {load_before} at the start, {load} at the end. "
+            "Overhead = TurnResult.latency_s - llm_s "
             f"(time inside LLM calls: {q.llm_s + c.llm_s:.3f} s in all).",
             f'Case: "{CASE_TEXT}"',
             f"Tools run on the case turns: {tools or 'none'}; interaction flagged on "

@@ -700,8 +700,8 @@ def mentioned_medications(text: str, table: InteractionTable) -> list[str]:
         for start in range(len(words) - size + 1):
             written = " ".join(words[start : start + size])
             key = normalise_name(written)
-            if not key or (" " in key and size == 1):
-                continue
+            if not key or (size == 2 and " " not in key):
+                continue  # a word pair counts only as a two-word name ("clarithromycin mg" no)
             generic = table.canonical(key) or key
             if _is_known(generic, table) and generic not in seen:
                 seen.add(generic)

@@ -220,3 +220,51 @@ def test_bad_questions_are_one_sentence(
 
     with pytest.raises(AgentError, match=message):
         list(agent_factory().run(question, session_id=session))
+
+
+def test_extractive_plan_cites_every_option_and_flags_renal_function(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    from agent.case import CaseError, parse_case
+    from agent.planning import plan_treatment
+
+    agent = agent_factory()
+    case = parse_case(
+        "66-year-old woman, 60 kg, 160 cm, history of breast cancer and hot flashes. "
+        "Meds: simvastatin 40 mg, clarithromycin 500 mg. Allergies: penicillin. "
+        "Creatinine 1.6 mg/dL."
+    )
+    plan = plan_treatment(
+        case,
+        agent.kb,
+        None,
+        extractive=True,
+        interactions_dir=agent.settings.interactions_dir,
+    )
+    assert plan.mode == "extractive"
+    assert [p.problem for p in plan.problems] == ["breast cancer", "hot flashes"]
+    options = [o for p in plan.problems for o in p.options]
+    assert options and all(o.citations for o in options)
+    kinds = {f.kind for f in plan.flags}
+    assert "renal_dose" in kinds  # eGFR 35.8 from the case's creatinine
+    renal = next(f for f in plan.flags if f.kind == "renal_dose")
+    assert "simvastatin 40 mg" in renal.drugs
+    assert plan.calculations[0].calculator == "egfr_ckd_epi_2021"
+    if agent.settings.interactions_dir is not None:
+        assert any(set(f.drugs) == {"simvastatin", "clarithromycin"} for f in plan.flags)
+    markdown = plan.to_markdown()
+    assert "## References" in markdown and "guidelines.example.org" in markdown
+    with pytest.raises(CaseError, match="no diagnosis or problem"):
+        plan_treatment(parse_case("40 yo man"), agent.kb, None, extractive=True)
+
+
+def test_drugs_named_in_plan_wording_are_found_for_the_interaction_check() -> None:
+    from tools.interactions import InteractionTable, mentioned_medications
+
+    folder = SHARED / "data" / "ddi-onc-high-priority"
+    if not folder.exists():
+        pytest.skip("the ONC interaction list is not present")
+    table = InteractionTable.load(folder)
+    text = "Consider clarithromycin 500 mg or amoxicillin; continue Zocor at night."
+    assert mentioned_medications(text, table) == ["clarithromycin", "amoxicillin", "Zocor"]
+    assert mentioned_medications("Paced breathing and exercise.", table) == []

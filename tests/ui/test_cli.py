@@ -248,3 +248,35 @@ def test_image_index_with_a_bad_labels_file_is_one_sentence(tmp_path: Path) -> N
         "image", "train-probe", "--train", str(tmp_path / "nowhere"), data_dir=tmp_path / "data"
     )
     assert_one_sentence_error(missing)
+
+
+def test_ask_plan_and_audit_export_from_the_command_line(ingested: Path, tmp_path: Path) -> None:
+    asked = run("ask", "Which drugs reduce hot flashes?", "--json", data_dir=ingested)
+    assert asked.returncode == 0, asked.stderr
+    payload = json.loads(asked.stdout)
+    assert set(payload) >= {"answer", "citations", "flags", "tool_calls", "abstained"}
+    assert payload["mode"] == "extractive" and payload["citations"]
+    assert {"marker", "passage_id", "title", "url"} <= set(payload["citations"][0])
+
+    case = tmp_path / "case.txt"
+    case.write_text(
+        "ZEBRAFINCH, 70-year-old man, 80 kg, 175 cm, history of hot flashes. "
+        "Meds: simvastatin 40 mg, clarithromycin 500 mg. Creatinine 1.1 mg/dL."
+    )
+    planned = run("plan", "--case", str(case), "--json", data_dir=ingested)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    interactions = [f for f in plan["flags"] if f["kind"] == "interaction"]
+    assert [sorted(f["drugs"]) for f in interactions] == [["clarithromycin", "simvastatin"]]
+    assert all(o["citations"] for p in plan["problems"] for o in p["options"])
+
+    exported = run("audit", "export", data_dir=ingested)
+    assert exported.returncode == 0, exported.stderr
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert rows[-1]["session"] == payload["session_id"]
+    assert "ZEBRAFINCH" not in exported.stdout and "hot flashes?" not in exported.stdout
+
+    no_case = run("plan", "--case", str(tmp_path / "missing.txt"), data_dir=ingested)
+    assert_one_sentence_error(no_case)
+    empty_question = run("ask", "   ", data_dir=ingested)
+    assert_one_sentence_error(empty_question)
