@@ -83,6 +83,22 @@ SYSTEM_PROMPT = (
 )
 
 
+# One worked exchange: small models copy the citation format from an example, not from rules.
+EXAMPLE_TURN = (
+    Message(
+        "user",
+        "Question: How is mild nausea managed?\n\nPassages (data):\n"
+        '[1] Nausea -- Treatment\n"""Ginger and small frequent meals reduce mild nausea."""\n\n'
+        '[2] Nausea -- Drugs\n"""Ondansetron 8 mg is used when nausea persists."""',
+    ),
+    Message(
+        "assistant",
+        "Ginger and small frequent meals reduce mild nausea [1]. "
+        "Ondansetron 8 mg is used when nausea persists [2].",
+    ),
+)
+
+
 class InputState(TypedDict):
     question: str
     session_id: str
@@ -100,6 +116,7 @@ class State(InputState, total=False):
     steps: int
     policy_done: bool
     answer: str
+    model_answer: str  # the model's own words, kept when verification replaced them
     mode: str
     flags: list[dict[str, Any]]
     llm_s: float
@@ -395,7 +412,7 @@ class Agent:
             "passages": [dataclasses.asdict(p) for p in passages],
         }
 
-    def _given_passages(self, state: State) -> list[Passage]:
+    def given_passages(self, state: State) -> list[Passage]:
         """The passages that fit the model's context, best first."""
         budget = self.settings.prompt_chars
         given: list[Passage] = []
@@ -419,8 +436,8 @@ class Agent:
                 "Tool results (data):\n"
                 + "\n".join(f"{t['name']}: {t['content'][:600]}" for t in results)
             )
-        parts.append("Passages (data):\n" + passages_block(self._given_passages(state)))
-        messages = [Message("system", SYSTEM_PROMPT)]
+        parts.append("Passages (data):\n" + passages_block(self.given_passages(state)))
+        messages = [Message("system", SYSTEM_PROMPT), *EXAMPLE_TURN]
         for turn in (state.get("history") or [])[-2 * HISTORY_TURNS :]:
             messages.append(
                 Message("user" if turn["role"] == "user" else "assistant", turn["content"][:600])
@@ -460,8 +477,10 @@ class Agent:
             )
             return self._extractive(question, passages, flags)
         llm_s = state.get("llm_s", 0.0) + time.perf_counter() - started
+        text = "".join(pieces).strip()
         return {
-            "answer": "".join(pieces).strip(),
+            "answer": text,
+            "model_answer": text,
             "mode": AnswerMode.GENERATED.value,
             "flags": flags,
             "llm_s": llm_s,
@@ -488,7 +507,7 @@ class Agent:
         if mode is AnswerMode.ABSTAINED:
             return {}
         given = (
-            self._given_passages(state)
+            self.given_passages(state)
             if mode is AnswerMode.GENERATED
             else [_passage(p) for p in state.get("passages") or []]
         )

@@ -90,7 +90,7 @@ class Verification:
 
     @property
     def supported_share(self) -> float:
-        claims = [s for s in self.sentences if s.markers or _is_claim(s.text)]
+        claims = [s for s in self.sentences if s.markers or is_claim(s.text)]
         return sum(s.ok for s in claims) / len(claims) if claims else 0.0
 
     @property
@@ -158,7 +158,7 @@ def _strip_markers(sentence: str) -> str:
     return MARKER_RE.sub("", sentence).strip()
 
 
-def _is_claim(sentence: str) -> bool:
+def is_claim(sentence: str) -> bool:
     """A sentence that states something (not a heading, a greeting or a question)."""
     text = _strip_markers(sentence)
     return len(text.split()) >= 5 and not text.endswith("?")
@@ -212,7 +212,7 @@ def verify(answer: str, passages: Sequence[Passage], *, support_threshold: float
             numbers |= passage_numbers[marker - 1]
         support = len(words & covered) / len(words) if words else 0.0
         missing = tuple(sorted(numbers_in(_strip_markers(sentence)) - numbers))
-        claim = _is_claim(sentence)
+        claim = is_claim(sentence)
         if not markers:
             ok = not claim
             if claim:

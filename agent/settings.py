@@ -109,6 +109,9 @@ class Settings(BaseSettings):
         description="Use the engine's own tool-call parsing for required/named tool calls.",
     )
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Per-request LLM timeout.")
+    llm_max_tokens: int = Field(
+        default=300, ge=16, le=8192, description="Most tokens the model writes per answer."
+    )
     llm_gguf: Path | None = Field(
         default=None,
         description="GGUF the local engine serves after preparation; unset: packaged SmolLM2.",

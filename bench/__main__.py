@@ -19,6 +19,7 @@ from agent.settings import apply_offline_environment
 BENCHMARKS = (
     "retrieval_pubmedqa",
     "agent",
+    "citations",
     "ingest_corpus",
     "query_latency",
     "llm_engine",
@@ -46,7 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # Imported after the offline environment is set (they import the knowledge layer).
     from bench import agent as agent_bench
-    from bench import imaging, ingest_corpus, llm_engine, query_latency, retrieval_pubmedqa
+    from bench import (
+        citations,
+        imaging,
+        ingest_corpus,
+        llm_engine,
+        query_latency,
+        retrieval_pubmedqa,
+    )
 
     failures: list[str] = []
     started = time.perf_counter()
@@ -61,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = retrieval_pubmedqa.main(limit)
             elif name == "agent":
                 status = agent_bench.main([])
+            elif name == "citations":
+                status = citations.main([])
             elif name == "llm_engine":
                 status = llm_engine.main([])
             elif name == "imaging":
