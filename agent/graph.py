@@ -61,7 +61,7 @@ from agent.grounding import (
     verify,
 )
 from agent.llm import LLMClient, LLMError, Message, ToolSpec
-from agent.planning import planning_tools
+from agent.planning import Plan, planning_tools
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.errors import KnowledgeError
@@ -133,6 +133,14 @@ def _flag(data: dict[str, Any]) -> Flag:
 
 def _passage(data: dict[str, Any]) -> Passage:
     return Passage(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageView:
+    png: bytes
+    analysis: Any  # tools.imaging.analysis.ImageAnalysis
+    frames: int
+    frame: int
 
 
 class Agent:
@@ -212,6 +220,44 @@ class Agent:
     def session_images(self, session_id: str) -> dict[str, ImageStudy]:
         with self._images_lock:
             return dict(self._images.get(session_id, {}))
+
+    # ------------------------------------------------------------------ services for the UI
+
+    def lookup(
+        self, query: str, *, k: int | None = None, corpus: Sequence[str] = ()
+    ) -> list[Passage]:
+        """Guideline search without the LLM (the lookup tab and the API's `search`)."""
+        from knowledge.types import SearchFilters
+
+        filters = SearchFilters(corpus=tuple(corpus)) if corpus else None
+        return self.kb.search(query, k=k or self.settings.retrieval_k, filters=filters)
+
+    def plan(self, case_text: str) -> Plan:
+        """A cited treatment plan for a case (free text, JSON form or FHIR R4 Bundle)."""
+        from agent.planning import plan_treatment
+
+        return plan_treatment(
+            parse_case(case_text),
+            self.kb,
+            self.llm,
+            extractive=self.settings.extractive_answers or self.llm is None,
+            interactions_dir=self.settings.interactions_dir,
+            context_chars=self.settings.prompt_chars,
+        )
+
+    def view_image(
+        self, path: Path, *, preset: str | None = None, frame: int | None = None
+    ) -> ImageView:
+        """A de-identified image for the images tab: rendered frame, analysis, frame count."""
+        from tools.imaging.analysis import analyze_study
+        from tools.imaging.decode import WindowPreset, render_frame, to_png
+        from tools.imaging.deid import installation_seed
+
+        study = read_image(path, deid_seed=installation_seed(self.settings.data_dir))
+        window = WindowPreset[preset.upper()] if preset else None
+        index = study.frames // 2 if frame is None else max(0, min(frame, study.frames - 1))
+        analysis, _ = analyze_study("image-1", study, self.settings.imaging)
+        return ImageView(to_png(render_frame(study, index, window)), analysis, study.frames, index)
 
     # ------------------------------------------------------------------ graph
 

@@ -781,25 +781,121 @@ def audit_export_command(
 # --------------------------------------------------------------------------- serve
 
 
+def _credentials(auth: str | None, auth_file: Path | None) -> list[tuple[str, str]]:
+    pairs: list[str] = [auth] if auth else []
+    if auth_file is not None:
+        try:
+            lines = auth_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            raise _fail(f"cannot read the credentials file {auth_file}.") from None
+        pairs += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    credentials = []
+    for pair in pairs:
+        user, sep, password = pair.partition(":")
+        if not sep or not user or len(password) < 8:
+            raise _fail("credentials are USER:PASSWORD, with a password of 8 or more characters.")
+        credentials.append((user, password))
+    return credentials
+
+
 @app.command("serve")
 def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 7860,
+    auth: Annotated[str | None, typer.Option("--auth", help="USER:PASSWORD.")] = None,
+    auth_file: Annotated[
+        Path | None, typer.Option("--auth-file", help="File of USER:PASSWORD lines.")
+    ] = None,
     engine: Annotated[
         bool, typer.Option("--engine/--no-engine", help="Start (or check) the LLM engine.")
     ] = True,
 ) -> None:
-    """Start the LLM engine, ingest the configured corpora, then answer guideline searches.
+    """Start the LLM engine, ingest the configured corpora and serve the app (127.0.0.1:7860).
 
-    (The chat app comes with a later release; this is the lookup it builds on.) A local engine
-    started here is supervised and stopped when this command ends.
+    A local engine started here is supervised and stopped when this command ends. Binding to
+    anything but loopback needs --auth or --auth-file; no share link is ever created.
     """
+    credentials = _credentials(auth, auth_file)
+    if host not in ("127.0.0.1", "localhost", "::1") and not credentials:
+        raise _fail(f"refusing to serve on {host} without --auth or --auth-file.")
     settings = _settings()
     local = _start_engine_for_serve(settings) if engine else None
     try:
-        _serve_prompt(settings, local)
+        _serve_app(settings, local, host, port, credentials, engine)
     finally:
         if local is not None:
             local.stop()
             typer.echo("LLM engine stopped.", err=True)
+
+
+def _serve_app(
+    settings: Settings,
+    local: Any,
+    host: str,
+    port: int,
+    credentials: list[tuple[str, str]],
+    engine: bool,
+) -> None:
+    from agent.engine import EngineState, engine_for
+    from agent.graph import Agent
+    from agent.llm import client_for
+    from ui.app import AppStatus, build_app
+
+    with _user_errors():
+        kb = open_knowledge_base(settings)
+        if settings.corpus_dirs:
+            typer.echo(f"Ingesting {', '.join(map(str, settings.corpus_dirs))} ...")
+            _print_report(run_ingest(kb, settings, list(settings.corpus_dirs)))
+        stats = kb.stats()
+        typer.echo(f"Knowledge base: {stats.chunks} chunks in {len(stats.corpora)} corpora.")
+        watched = local or (engine_for(settings) if engine else None)
+        llm = None
+        model = None
+        if watched is not None:
+            current = watched.status()
+            model = current.model
+            url = current.url or settings.llm_url
+            if url:
+                llm = client_for(
+                    settings,
+                    url,
+                    model or "unknown",
+                    lambda: watched.status().state is EngineState.STARTING,
+                )
+        agent = Agent(settings, kb, llm, model_name=model)
+
+    def status() -> AppStatus:
+        from importlib.metadata import version
+
+        current = watched.status() if watched is not None else None
+        ready = current is not None and current.state is EngineState.READY
+        return AppStatus(
+            engine="no LLM engine (--no-engine)"
+            if current is None
+            else f"LLM engine {current.state.value}"
+            + (f" at {current.url}" if current.url else ""),
+            model=current.model if current else None,
+            ready=ready,
+            knowledge=f"{stats.chunks:,} guideline passages in {len(stats.corpora)} corpora",
+            version=version("clinassist"),
+            licences=[f"{c.name}: {c.license or 'not stated'}" for c in stats.corpora],
+        )
+
+    app = build_app(agent, status)
+    app.queue(default_concurrency_limit=4)
+    typer.echo(f"Serving clinassist on http://{host}:{port} (Ctrl-C stops it).")
+    try:
+        app.launch(
+            server_name=host,
+            server_port=port,
+            auth=credentials or None,
+            share=False,
+            quiet=True,
+            show_error=False,
+            footer_links=["api"],
+        )
+    finally:
+        agent.close()
 
 
 def _start_engine_for_serve(settings: Settings) -> Any:
@@ -818,36 +914,6 @@ def _start_engine_for_serve(settings: Settings) -> Any:
         engine.start(wait=False)
         engine.supervise(max_restarts=1)
         return engine
-
-
-def _serve_prompt(settings: Settings, local: Any = None) -> None:
-    with _user_errors():
-        kb = open_knowledge_base(settings)
-        if settings.corpus_dirs:
-            typer.echo(f"Ingesting {', '.join(map(str, settings.corpus_dirs))} ...")
-            _print_report(run_ingest(kb, settings, list(settings.corpus_dirs)))
-        stats = kb.stats()
-    typer.echo(f"Knowledge base: {stats.chunks} chunks in {len(stats.corpora)} corpora.")
-    if local is not None:
-        from agent.engine import EngineError
-
-        try:
-            status = local.wait_ready(progress=lambda line: typer.echo(line, err=True))
-            typer.echo(f"LLM engine: {status.model} ready at {status.url}.")
-        except EngineError as exc:
-            typer.echo(f"{exc} Guideline search still works.", err=True)
-    typer.echo("Type a clinical question or keywords; an empty line or Ctrl-D quits.")
-    while True:
-        try:
-            query = input("guidelines> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            typer.echo("")
-            return
-        if not query:
-            return
-        with _user_errors():
-            passages = kb.search(query)
-        _print_passages(passages)
 
 
 def main() -> None:

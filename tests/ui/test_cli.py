@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.corpus import write_bad_files, write_corpus
@@ -141,18 +143,52 @@ def test_invalid_setting_is_one_sentence(tmp_path: Path) -> None:
     assert "retrieval_k" in result.stderr
 
 
-def test_serve_ingests_configured_corpora_and_answers_at_the_prompt(tmp_path: Path) -> None:
+def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    from agent.engine import free_port
+
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
-    result = run(
-        "serve",
-        "--no-engine",
-        data_dir=tmp_path / "data",
-        stdin="venlafaxine hot flashes\n\n",
-        CLINASSIST_CORPUS_DIRS=str(corpus),
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
+        "CLINASSIST_DATA_DIR": str(tmp_path / "data"),
+        "CLINASSIST_CORPUS_DIRS": str(corpus),
+    }
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--no-engine", "--port", str(port)],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    assert result.returncode == 0, result.stderr
-    assert "6 new or changed" in result.stdout
-    assert "[1] Hot Flashes and Night Sweats" in result.stdout
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        client = Client(url, verbose=False)
+        passages = client.predict("venlafaxine hot flashes", 3, "", api_name="/search")
+        assert passages[0]["title"].startswith("Hot Flashes and Night Sweats")
+        answer = client.predict("Which drugs reduce hot flashes?", "", "", api_name="/ask")
+        assert answer["mode"] == "extractive" and answer["citations"]
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=60)
+    assert "6 new or changed" in output and f"127.0.0.1:{port}" in output
+    assert "Traceback" not in output
+
+
+def test_serve_refuses_a_public_address_without_auth(tmp_path: Path) -> None:
+    result = run("serve", "--no-engine", "--host", "0.0.0.0", data_dir=tmp_path / "data")
+    assert_one_sentence_error(result)
+    assert "without --auth" in result.stderr
+    weak = run("serve", "--no-engine", "--auth", "nurse:short", data_dir=tmp_path / "data")
+    assert_one_sentence_error(weak)
 
 
 def test_image_info_and_render_show_no_identity(tmp_path: Path) -> None:

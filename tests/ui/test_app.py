@@ -1,0 +1,51 @@
+"""The app's rendering: citations expand to their passage with provenance, flags are listed,
+and text from documents is escaped (a guideline file cannot inject markup into the page)."""
+
+from __future__ import annotations
+
+from agent.grounding import Citation, Flag, FlagKind
+from tests.agent.test_grounding import passage
+from ui.app import _case_text, citations_html, flags_markdown, passages_html
+
+
+def test_citations_expand_to_the_passage_with_provenance() -> None:
+    html = citations_html(
+        [Citation(2, passage(2, "Gabapentin 900 mg per day reduced hot flashes."))]
+    )
+    assert "<details" in html and "[2] Guide 2" in html and "Section 2" in html
+    assert 'href="https://example.org/2"' in html and "updated 2025-01-01" in html
+    assert "licence: CC0" in html and "Gabapentin 900 mg" in html
+    assert citations_html([]) == ""
+
+
+def test_document_text_is_escaped_everywhere() -> None:
+    hostile = passage(1, 'Hot flashes <script>alert("x")</script> <img src=x onerror=alert(1)>')
+    for html in (citations_html([Citation(1, hostile)]), passages_html([hostile], "hot flashes")):
+        assert "<script>" not in html and "<img" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_lookup_highlights_query_terms() -> None:
+    html = passages_html([passage(1, "Venlafaxine reduced hot flash scores.")], "venlafaxine dose")
+    assert "<mark>Venlafaxine</mark>" in html and "1. Guide 1" in html
+    assert passages_html([], "anything") == "<p>No passage found.</p>"
+
+
+def test_flags_are_listed_with_their_kind() -> None:
+    text = flags_markdown(
+        [
+            Flag(FlagKind.INTERACTION, "simvastatin + clarithromycin: on the ONC list."),
+            Flag(FlagKind.UNSUPPORTED, "Not supported (overlap 20%).", "Warfarin is safe [1]."),
+        ]
+    )
+    assert "⛔ **interaction**" in text and "simvastatin + clarithromycin" in text
+    assert "**unsupported sentence**" in text and '"Warfarin is safe [1]."' in text
+
+
+def test_the_case_form_becomes_the_json_the_agent_reads() -> None:
+    text = _case_text("", None, 70, "male", 80.0, 175.0, "hot flashes", "a, b", "", 1.1)
+    assert '"age_years": 70' in text and '"medications": ["a", "b"]' in text
+    assert '"labs": [{"name": "creatinine", "value": 1.1, "unit": "mg/dL"}]' in text
+    assert _case_text("pasted case", None, None, "unknown", None, None, "", "", "", None) == (
+        "pasted case"
+    )

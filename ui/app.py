@@ -1,0 +1,493 @@
+"""The clinician's app: Gradio Blocks over the agent's typed events. No business logic here.
+
+Tabs: Chat (streamed answers, tool steps as collapsible messages, citations as footnotes that
+expand to the passage, flags), Case -> plan, Guideline lookup (no LLM), Images (rendered,
+de-identified, similar images, probe output with its AUROC), Status. Every browser session has
+its own session id; the agent keeps each session's history and images apart. The same
+functions are exposed to `gradio_client` as `ask`, `plan` and `search`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from agent.errors import AgentError
+from agent.events import (
+    CitationEvent,
+    FinalEvent,
+    FlagEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from agent.graph import Agent
+from agent.grounding import NOTICE, Citation, Flag
+from knowledge.errors import KnowledgeError
+from knowledge.types import Passage
+from tools.errors import ToolError
+
+USER_ERRORS = (AgentError, KnowledgeError, ToolError)
+MODE_LABELS = {
+    "generated": "Answer written by the model and checked against the passages.",
+    "extractive": "Answer quoted from the guideline passages.",
+    "abstained": "No adequate evidence in the knowledge base.",
+}
+IMAGE_TYPES = [".dcm", ".dicom", ".png", ".jpg", ".jpeg"]
+FLAG_ICONS = {
+    "abstained": "⚪",
+    "interaction": "⛔",
+    "allergy": "⛔",
+    "renal_dose": "⚠️",
+    "image": "🖼️",
+    "engine": "⚙️",
+}
+
+
+@dataclass
+class AppStatus:
+    """What the status banner and tab show; refreshed by a callable the app is given."""
+
+    engine: str
+    model: str | None
+    ready: bool
+    knowledge: str
+    version: str
+    licences: list[str]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _escape(text: str | None) -> str:
+    return html.escape(text or "")
+
+
+def citations_html(citations: Sequence[Citation]) -> str:
+    """Numbered footnotes; each expands to the passage with its provenance."""
+    if not citations:
+        return ""
+    items = []
+    for citation in citations:
+        p = citation.passage
+        link = (
+            f'<a href="{_escape(p.url)}" target="_blank" rel="noopener">source</a>' if p.url else ""
+        )
+        meta = " · ".join(
+            x
+            for x in (
+                link,
+                f"updated {_escape(p.updated)}" if p.updated else "",
+                f"licence: {_escape(p.license or p.corpus_license)}"
+                if (p.license or p.corpus_license)
+                else "",
+            )
+            if x
+        )
+        items.append(
+            f'<details class="citation"><summary>[{citation.marker}] {_escape(p.title)}'
+            f" — {_escape(p.section)}</summary><blockquote>{_escape(p.body)}</blockquote>"
+            f"<p class='provenance'>{meta}</p></details>"
+        )
+    return "<div class='citations'><h4>Sources</h4>" + "".join(items) + "</div>"
+
+
+def flags_markdown(flags: Sequence[Flag]) -> str:
+    lines = []
+    for flag in flags:
+        icon = FLAG_ICONS.get(flag.kind.value, "⚠️")
+        label = flag.kind.value.replace("_", " ")
+        sentence = f' — "{flag.sentence}"' if flag.sentence else ""
+        lines.append(f"- {icon} **{label}**: {flag.message}{sentence}")
+    return "\n".join(lines)
+
+
+def passages_html(passages: Sequence[Passage], query: str) -> str:
+    """Ranked passages with the query's words highlighted (no LLM involved)."""
+    if not passages:
+        return "<p>No passage found.</p>"
+    words = sorted({w for w in re.findall(r"[A-Za-z]{4,}", query)}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+    blocks = []
+    for rank, p in enumerate(passages, start=1):
+        body = _escape(p.body)
+        if pattern is not None:
+            body = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", body)
+        link = (
+            f'<a href="{_escape(p.url)}" target="_blank" rel="noopener">{_escape(p.url)}</a>'
+            if p.url
+            else ""
+        )
+        blocks.append(
+            f"<div class='passage'><h4>{rank}. {_escape(p.title)} — {_escape(p.section)}</h4>"
+            f"<p>{body}</p><p class='provenance'>{link} "
+            f"{'· updated ' + _escape(p.updated) if p.updated else ''} "
+            f"· licence: {_escape(p.license or p.corpus_license or 'not stated')} "
+            f"· score {p.score:.4f}</p></div>"
+        )
+    return "".join(blocks)
+
+
+def _tool_message(title: str, content: str, status: str) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": content,
+        "metadata": {"title": title, "status": status},
+    }
+
+
+def _short_json(content: str, limit: int = 1200) -> str:
+    try:
+        text = json.dumps(json.loads(content), indent=1, ensure_ascii=False)
+    except ValueError:
+        text = content
+    return "```json\n" + (text if len(text) <= limit else text[:limit] + "\n…") + "\n```"
+
+
+# --------------------------------------------------------------------------- app
+
+
+def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
+    """The Blocks app; `status` reports the engine and knowledge base for the banner."""
+
+    def new_session() -> str:
+        return uuid.uuid4().hex
+
+    def banner() -> str:
+        current = status()
+        if current.ready:
+            return f"✅ Engine ready: **{current.model}** · {current.knowledge}"
+        return f"⏳ {current.engine} · guideline lookup already works · {current.knowledge}"
+
+    def chat(
+        message: dict[str, Any], history: list[dict[str, Any]], session: str
+    ) -> Iterator[tuple[list[dict[str, Any]], str, str, Any]]:
+        question = str((message or {}).get("text") or "").strip()
+        files = [Path(str(f)) for f in (message or {}).get("files") or []]
+        history = list(history or [])
+        for file in files:
+            history.append(
+                {"role": "user", "content": f"📎 attached image ({file.suffix or 'file'})"}
+            )
+        history.append({"role": "user", "content": question or "(no question)"})
+        cleared = gr.MultimodalTextbox(value=None)
+        yield history, "", "", cleared
+        answer_at: int | None = None
+        tool_at: dict[str, int] = {}
+        flags: list[Flag] = []
+        citations: list[Citation] = []
+        try:
+            for event in agent.run(question, session_id=session, attachments=files):
+                if isinstance(event, ToolCallEvent):
+                    tool_at[event.id] = len(history)
+                    args = json.dumps(event.arguments, ensure_ascii=False)
+                    history.append(
+                        _tool_message(f"🛠️ {event.name} ({event.chosen_by})", args, "pending")
+                    )
+                elif isinstance(event, ToolResultEvent):
+                    at = tool_at.get(event.id)
+                    if at is not None:
+                        title = history[at]["metadata"]["title"] + ("" if event.ok else " — failed")
+                        history[at] = _tool_message(title, _short_json(event.content), "done")
+                elif isinstance(event, TokenEvent):
+                    if answer_at is None:
+                        answer_at = len(history)
+                        history.append({"role": "assistant", "content": ""})
+                    history[answer_at] = {
+                        "role": "assistant",
+                        "content": history[answer_at]["content"] + event.text,
+                    }
+                elif isinstance(event, FlagEvent):
+                    flags.append(event.flag)
+                elif isinstance(event, CitationEvent):
+                    citations.append(event.citation)
+                elif isinstance(event, FinalEvent):
+                    result = event.result
+                    mode = MODE_LABELS[result.mode.value]
+                    text = f"{result.answer}\n\n_{mode}_\n\n_{result.notice}_"
+                    if answer_at is None:
+                        answer_at = len(history)
+                        history.append({"role": "assistant", "content": ""})
+                    history[answer_at] = {"role": "assistant", "content": text}
+                    flags, citations = result.flags, result.citations
+                yield history, citations_html(citations), flags_markdown(flags), cleared
+        except USER_ERRORS as exc:
+            history.append({"role": "assistant", "content": f"⚠️ {exc}"})
+            yield history, citations_html(citations), flags_markdown(flags), cleared
+
+    def lookup(query: str, corpus: list[str] | None, k: float) -> str:
+        try:
+            return passages_html(agent.lookup(query, k=int(k), corpus=corpus or ()), query)
+        except USER_ERRORS as exc:
+            return f"<p class='error'>{_escape(str(exc))}</p>"
+
+    def plan_from_form(
+        text: str,
+        fhir: str | None,
+        age: float | None,
+        sex: str,
+        weight: float | None,
+        height: float | None,
+        diagnoses: str,
+        medications: str,
+        allergies: str,
+        creatinine: float | None,
+    ) -> tuple[str, str, str | None]:
+        try:
+            case_text = _case_text(
+                text, fhir, age, sex, weight, height, diagnoses, medications, allergies, creatinine
+            )
+            result = agent.plan(case_text)
+        except USER_ERRORS as exc:
+            return f"⚠️ {exc}", "", None
+        markdown = result.to_markdown()
+        folder = Path(tempfile.mkdtemp(prefix="plan-", dir=_exports(agent)))
+        path = folder / "treatment-plan.md"
+        path.write_text(markdown, encoding="utf-8")
+        flags = "\n".join(
+            f"- {FLAG_ICONS.get(f.kind, '⚠️')} **{f.kind.replace('_', ' ')}**: {f.message}"
+            for f in result.flags
+        )
+        return markdown, flags, str(path)
+
+    def view_image(file: str | None, preset: str, frame: float) -> tuple[Any, Any, str, Any]:
+        if not file:
+            return None, None, "", gr.Slider(visible=False)
+        try:
+            view = agent.view_image(
+                Path(file), preset=None if preset == "file window" else preset, frame=int(frame) - 1
+            )
+        except USER_ERRORS as exc:
+            return None, None, f"⚠️ {exc}", gr.Slider(visible=False)
+        image_path = Path(tempfile.mkdtemp(prefix="view-", dir=_exports(agent))) / "view.png"
+        image_path.write_bytes(view.png)
+        analysis = view.analysis
+        lines = [f"- {flag}" for flag in analysis.quality_flags]
+        for probe in analysis.probes:
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in probe.probabilities.items())
+            lines.append(
+                f"- **Probe {probe.probe}**: {scores} "
+                f"(test AUROC {probe.test_auroc}) — {probe.notice}"
+            )
+        for hit in analysis.similar:
+            lines.append(
+                f"- Similar: **{hit.label or 'unlabelled'}** ({hit.similarity:.2f}) "
+                f"{hit.dataset}/{hit.path}"
+            )
+        lines.append(f"- {analysis.encoder_caveat}")
+        slider = gr.Slider(
+            minimum=1,
+            maximum=max(view.frames, 2),
+            value=view.frame + 1,
+            step=1,
+            visible=view.frames > 1,
+        )
+        return str(image_path), analysis.metadata.model_dump(), "\n".join(lines), slider
+
+    def status_markdown() -> str:
+        current = status()
+        lines = [
+            f"**Engine:** {current.engine} ({'ready' if current.ready else 'not ready'})",
+            f"**Model:** {current.model or 'none'}",
+            f"**Knowledge base:** {current.knowledge}",
+            f"**Version:** {current.version}",
+            "**Licences:**",
+            *[f"- {licence}" for licence in current.licences],
+        ]
+        return "\n\n".join(lines)
+
+    with gr.Blocks(title="clinassist") as app:
+        session = gr.State()
+        gr.Markdown("## clinassist — guideline-grounded clinical assistant")
+        status_banner = gr.Markdown(banner())
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(height=520, layout="panel", label="Conversation")
+                    box = gr.MultimodalTextbox(
+                        placeholder="Ask a clinical question; attach DICOM, PNG or JPEG images.",
+                        file_types=IMAGE_TYPES,
+                        file_count="multiple",
+                        show_label=False,
+                    )
+                with gr.Column(scale=2):
+                    flags_box = gr.Markdown(label="Flags", elem_id="flags")
+                    sources = gr.HTML(elem_id="sources")
+            gr.Markdown(f"_{NOTICE}_")
+            box.submit(
+                chat,
+                [box, chatbot, session],
+                [chatbot, sources, flags_box, box],
+                api_visibility="private",
+            )
+        with gr.Tab("Case → plan"):
+            with gr.Row():
+                with gr.Column():
+                    case_text = gr.Textbox(label="Paste a case", lines=6)
+                    fhir_file = gr.File(
+                        label="…or a FHIR R4 Bundle (JSON)", file_types=[".json"], type="filepath"
+                    )
+                    with gr.Accordion("…or fill in the form", open=False):
+                        age = gr.Number(label="Age (years)", precision=0)
+                        sex = gr.Radio(["female", "male", "unknown"], value="unknown", label="Sex")
+                        weight = gr.Number(label="Weight (kg)")
+                        height = gr.Number(label="Height (cm)")
+                        diagnoses = gr.Textbox(label="Diagnoses (comma-separated)")
+                        medications = gr.Textbox(label="Medications (comma-separated)")
+                        allergies = gr.Textbox(label="Allergies (comma-separated)")
+                        creatinine = gr.Number(label="Creatinine (mg/dL)")
+                    plan_button = gr.Button("Draft plan", variant="primary")
+                with gr.Column():
+                    plan_flags = gr.Markdown(elem_id="plan-flags")
+                    plan_out = gr.Markdown(elem_id="plan")
+                    plan_file = gr.File(label="Download (Markdown)")
+            plan_button.click(
+                plan_from_form,
+                [
+                    case_text,
+                    fhir_file,
+                    age,
+                    sex,
+                    weight,
+                    height,
+                    diagnoses,
+                    medications,
+                    allergies,
+                    creatinine,
+                ],
+                [plan_out, plan_flags, plan_file],
+                api_visibility="private",
+            )
+        with gr.Tab("Guideline lookup"):
+            corpora = _corpora(agent)
+            with gr.Row():
+                query = gr.Textbox(label="Search the guidelines", scale=4)
+                corpus = gr.Dropdown(corpora, multiselect=True, label="Corpora", scale=2)
+                k = gr.Slider(1, 20, value=8, step=1, label="Passages", scale=1)
+            results = gr.HTML(elem_id="lookup-results")
+            query.submit(lookup, [query, corpus, k], results, api_visibility="private")
+        with gr.Tab("Images"):
+            with gr.Row():
+                with gr.Column():
+                    upload = gr.File(
+                        label="DICOM, PNG or JPEG", file_types=IMAGE_TYPES, type="filepath"
+                    )
+                    preset = gr.Dropdown(
+                        ["file window", "lung", "mediastinum", "bone", "brain"],
+                        value="file window",
+                        label="Window",
+                    )
+                    frame = gr.Slider(1, 2, value=1, step=1, label="Frame", visible=False)
+                    metadata = gr.JSON(label="De-identified metadata")
+                with gr.Column():
+                    rendered = gr.Image(label="Rendered", type="filepath", elem_id="rendered")
+                    image_notes = gr.Markdown(elem_id="image-notes")
+            for trigger in (upload.change, preset.change, frame.release):
+                trigger(
+                    view_image,
+                    [upload, preset, frame],
+                    [rendered, metadata, image_notes, frame],
+                    api_visibility="private",
+                )
+        with gr.Tab("Status"):
+            status_box = gr.Markdown(status_markdown())
+            refresh = gr.Button("Refresh")
+            refresh.click(status_markdown, None, status_box, api_visibility="private")
+
+        app.load(new_session, None, session, api_visibility="private")
+        app.load(banner, None, status_banner, api_visibility="private")
+
+        # ------------------------------------------------------------ scripted use
+        def ask(question: str, session_id: str = "", case: str = "") -> dict[str, Any]:
+            """Answer a question; JSON with answer, mode, citations, flags, tool_calls."""
+            try:
+                result = agent.ask(question, session_id=session_id or None, case=case or None)
+            except USER_ERRORS as exc:
+                raise gr.Error(str(exc)) from None
+            return result.as_json()
+
+        def plan(case: str) -> dict[str, Any]:
+            """A cited treatment plan for a case (text, JSON form or FHIR Bundle)."""
+            try:
+                return agent.plan(case).model_dump(mode="json")
+            except USER_ERRORS as exc:
+                raise gr.Error(str(exc)) from None
+
+        def search(query: str, k: int = 8, corpus: str = "") -> list[dict[str, Any]]:
+            """Ranked guideline passages with provenance; no LLM."""
+            from tools.guidelines import PassageResult
+
+            corpora_wanted = [c.strip() for c in corpus.split(",") if c.strip()]
+            try:
+                found = agent.lookup(query, k=int(k), corpus=corpora_wanted)
+            except USER_ERRORS as exc:
+                raise gr.Error(str(exc)) from None
+            return [PassageResult.of(p).model_dump() for p in found]
+
+        for fn, name in ((ask, "ask"), (plan, "plan"), (search, "search")):
+            gr.api(fn, api_name=name)  # type: ignore[attr-defined]
+    return app  # type: ignore[no-any-return]
+
+
+def _exports(agent: Agent) -> Path:
+    folder = agent.settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _corpora(agent: Agent) -> list[str]:
+    try:
+        return [c.name for c in agent.kb.stats().corpora]
+    except USER_ERRORS:
+        return []
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def _case_text(
+    text: str,
+    fhir: str | None,
+    age: float | None,
+    sex: str,
+    weight: float | None,
+    height: float | None,
+    diagnoses: str,
+    medications: str,
+    allergies: str,
+    creatinine: float | None,
+) -> str:
+    """The case as the agent reads it: a FHIR file, pasted text, or the form as JSON."""
+    if fhir:
+        try:
+            return Path(fhir).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise AgentError("The FHIR file cannot be read as UTF-8 JSON.") from None
+    if text and text.strip():
+        return text
+    form: dict[str, Any] = {
+        "diagnoses": _split(diagnoses),
+        "medications": _split(medications),
+        "allergies": _split(allergies),
+    }
+    if age is not None:
+        form["age_years"] = int(age)
+    if sex in ("female", "male"):
+        form["sex"] = sex
+    if weight:
+        form["weight_kg"] = weight
+    if height:
+        form["height_cm"] = height
+    if creatinine:
+        form["labs"] = [{"name": "creatinine", "value": creatinine, "unit": "mg/dL"}]
+    return json.dumps(form)
