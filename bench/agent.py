@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from collections import Counter
@@ -60,6 +59,7 @@ from agent.grounding import FlagKind, evidence_strength
 from agent.settings import Settings, apply_offline_environment
 from bench.common import (
     PUBMEDQA_FILE,
+    Latency,
     data_dir_or_temp,
     emit,
     load_average,
@@ -224,28 +224,6 @@ OUT_OF_SCOPE_QUESTIONS: tuple[str, ...] = (
     "How do I hang a heavy mirror on a plaster wall?",
     "How do I reset a tripped circuit breaker?",
 )
-
-
-@dataclass(frozen=True)
-class Latency:
-    label: str
-    samples_ms: tuple[float, ...]
-
-    @property
-    def p50(self) -> float:
-        return percentile(self.samples_ms, 50)
-
-    @property
-    def p95(self) -> float:
-        return percentile(self.samples_ms, 95)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.samples_ms)
-
-    @property
-    def max(self) -> float:
-        return max(self.samples_ms)
 
 
 @dataclass(frozen=True)

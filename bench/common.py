@@ -7,10 +7,12 @@ before anything that could reach a model hub is imported.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +102,25 @@ def progress(message: str) -> None:
 def load_average() -> str:
     """The 1/5/15-minute load averages: benchmark figures on 2 shared cores need them beside."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@dataclass(frozen=True)
+class Latency:
+    label: str
+    samples_ms: tuple[float, ...]
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.samples_ms, 50)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.samples_ms, 95)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples_ms)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples_ms)

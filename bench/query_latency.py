@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from agent.settings import apply_offline_environment
@@ -28,11 +26,11 @@ from bench.common import (
     CORPORA_DIR,
     CORPUS_COLLECTION,
     PUBMEDQA_FILE,
+    Latency,
     data_dir_or_temp,
     emit,
     load_average,
     markdown_table,
-    percentile,
     progress,
     verdict,
 )
@@ -71,28 +69,6 @@ CLINICAL_QUESTIONS: tuple[str, ...] = (
     "What is the prognosis of stage III colon cancer after adjuvant chemotherapy?",
     "How should fatigue in cancer survivors be treated?",
 )
-
-
-@dataclass(frozen=True)
-class Latency:
-    label: str
-    samples_ms: tuple[float, ...]
-
-    @property
-    def p50(self) -> float:
-        return percentile(self.samples_ms, 50)
-
-    @property
-    def p95(self) -> float:
-        return percentile(self.samples_ms, 95)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.samples_ms)
-
-    @property
-    def max(self) -> float:
-        return max(self.samples_ms)
 
 
 def load_queries(count: int, pubmedqa: Path) -> list[str]:
