@@ -52,6 +52,7 @@ from agent.events import (
 from agent.grounding import (
     NOTICE,
     AnswerMode,
+    Citation,
     Flag,
     FlagKind,
     abstention_text,
@@ -118,6 +119,7 @@ class State(InputState, total=False):
     answer: str
     model_answer: str  # the model's own words, kept when verification replaced them
     mode: str
+    cited: list[int]  # the answer's valid markers, as verify found them (into `passages`)
     flags: list[dict[str, Any]]
     llm_s: float
     started: float
@@ -328,6 +330,7 @@ class Agent:
             "trace": [],
             "pending": [],
             "passages": [],
+            "cited": [],
             "steps": 0,
             "policy_done": False,
             "llm_s": 0.0,
@@ -581,22 +584,23 @@ class Agent:
             "mode": mode.value,
             "flags": flags,
             "passages": [dataclasses.asdict(p) for p in given],
+            "cited": [citation.marker for citation in checked.citations],
         }
 
     def _final(self, state: State) -> dict[str, Any]:
         mode = AnswerMode(state["mode"])
         given = [_passage(p) for p in state.get("passages") or []]
-        checked = (
-            verify(state["answer"], given, support_threshold=self.settings.support_threshold)
+        citations = (
+            [Citation(marker, given[marker - 1]) for marker in state.get("cited") or []]
             if mode is not AnswerMode.ABSTAINED
-            else None
+            else []
         )
         trace = [ToolTrace(**t) for t in state.get("trace") or []]
         result = TurnResult(
             session_id=state["session_id"],
             answer=state["answer"],
             mode=mode,
-            citations=checked.citations if checked else [],
+            citations=citations,
             flags=[_flag(f) for f in state.get("flags") or []],
             tool_calls=trace,
             notice=NOTICE,
