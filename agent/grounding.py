@@ -259,9 +259,11 @@ def looks_like_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION_RE.search(sentence))
 
 
-def extractive_answer(question: str, passages: Sequence[Passage], *, max_sentences: int = 4) -> str:
-    """Sentences quoted from the passages, the ones sharing most (idf-weighted) terms with the
-    question, in passage order, each followed by its marker."""
+def extractive_sentences(
+    question: str, passages: Sequence[Passage], *, max_sentences: int = 4
+) -> list[tuple[str, int]]:
+    """(sentence, marker) pairs quoted from the passages: the sentences sharing most
+    (idf-weighted) terms with the question, in passage order; markers number `passages` from 1."""
     candidates: list[tuple[int, int, str]] = []  # (passage number, position, sentence)
     for number, passage in enumerate(passages, start=1):
         for position, sentence in enumerate(split_sentences(passage.body)):
@@ -274,7 +276,7 @@ def extractive_answer(question: str, passages: Sequence[Passage], *, max_sentenc
             ):
                 candidates.append((number, position, clean))
     if not candidates:
-        return ""
+        return []
     terms = content_terms([question] + [c[2] for c in candidates])
     wanted, candidate_terms = terms[0], terms[1:]
     frequency: dict[str, int] = {}
@@ -282,26 +284,32 @@ def extractive_answer(question: str, passages: Sequence[Passage], *, max_sentenc
         for word in words:
             frequency[word] = frequency.get(word, 0) + 1
     idf = {w: math.log(1 + len(candidates) / frequency.get(w, 1)) for w in wanted}
-    scored = []
+    scored: list[tuple[float, int, int, str, set[str]]] = []
     for (number, position, sentence), words in zip(candidates, candidate_terms, strict=True):
         overlap = sum(idf[w] for w in wanted & words)
         # earlier passages ranked higher; earlier sentences of a passage tend to state its point
-        scored.append((overlap - 0.05 * number - 0.01 * position, number, position, sentence))
+        score = overlap - 0.05 * number - 0.01 * position
+        scored.append((score, number, position, sentence, words))
     scored.sort(key=lambda item: item[0], reverse=True)
     # Sentences far weaker than the best one share a word by chance ("dose" in "low-dose").
     floor = max(scored[0][0] * RELATIVE_FLOOR, 0.0) if scored else 0.0
     chosen: list[tuple[int, int, str]] = []
     seen: list[set[str]] = []
-    for score, number, position, sentence in scored:
+    for score, number, position, sentence, words in scored:
         if score <= floor or len(chosen) >= max_sentences:
             break
-        words = content_terms([sentence])[0]
         if any(len(words & other) > 0.7 * max(len(words), 1) for other in seen):
             continue  # a near-duplicate of a chosen sentence (overlapping chunks repeat text)
         seen.append(words)
         chosen.append((number, position, sentence))
     chosen.sort()
-    return " ".join(f"{sentence} [{number}]" for number, _, sentence in chosen)
+    return [(sentence, number) for number, _, sentence in chosen]
+
+
+def extractive_answer(question: str, passages: Sequence[Passage], *, max_sentences: int = 4) -> str:
+    """The extractive sentences as one answer, each followed by its marker ("... dose. [2]")."""
+    pairs = extractive_sentences(question, passages, max_sentences=max_sentences)
+    return " ".join(f"{sentence} [{marker}]" for sentence, marker in pairs)
 
 
 # --------------------------------------------------------------------------- abstention

@@ -22,7 +22,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.case import Case, CaseError, calculator_calls
-from agent.grounding import NOTICE, AnswerMode, extractive_answer, split_sentences
+from agent.grounding import NOTICE, AnswerMode, extractive_sentences
 from agent.llm import LLMClient, LLMError, Message
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -247,16 +247,15 @@ def _extractive_draft(
     drafted = []
     for problem in problems:
         own = [passages[m - 1] for m in numbered[problem]]
-        answer = extractive_answer(f"{problem} treatment management therapy", own, max_sentences=3)
+        quotes = extractive_sentences(
+            f"{problem} treatment management therapy", own, max_sentences=3
+        )
         options = []
-        for sentence in split_sentences(answer):
-            quoted, _, marker = sentence.rpartition(" [")
-            quoted = textwrap.shorten(quoted, 160, placeholder=" ...")
-            local = int(marker.rstrip("]"))
+        for sentence, local in quotes:
             global_marker = numbered[problem][local - 1]
             options.append(
                 DraftOption(
-                    treatment=quoted,
+                    treatment=textwrap.shorten(sentence, 160, placeholder=" ..."),
                     rationale=f"Quoted from passage [{global_marker}].",
                     citations=[global_marker],
                     strength_of_evidence=stated_strength(passages[global_marker - 1].body)[:100],
