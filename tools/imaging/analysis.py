@@ -151,10 +151,8 @@ def analyze_study(
     probes = [
         apply_probe(probe, vector) for probe in load_probes(config.data_dir, encoder.info.name)
     ]
-    index = config.index()
-    similar = (
-        [SimilarImageResult.of(hit) for hit in index.similar(vector, k)] if index.count() else []
-    )
+    hits = config.index().similar(vector, k, empty_ok=True)  # no similar images when empty
+    similar = [SimilarImageResult.of(hit) for hit in hits]
     zero_shot = None
     if labels:
         scores = encoder.zero_shot([pixels], list(labels))[0]

@@ -177,9 +177,15 @@ class ImageIndex:
                 metadatas=list(metadatas),
             )
 
-    def similar(self, vector: FloatMatrix, k: int = 5) -> list[SimilarImage]:
+    def similar(
+        self, vector: FloatMatrix, k: int = 5, *, empty_ok: bool = False
+    ) -> list[SimilarImage]:
+        """The `k` nearest stored images; an empty index is a ToolError, or no hit with
+        `empty_ok` (one count either way)."""
         total = self.count()
         if total == 0:
+            if empty_ok:
+                return []
             raise ToolError("The image index is empty: run clinassist image index DIR first.")
         result = self._call(
             "searching the image index",
