@@ -19,7 +19,7 @@ from enum import Enum
 from knowledge.types import Chunk, Document, Section
 
 # Bumped whenever chunk boundaries or text could change for the same input.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 DEFAULT_DROP_SECTIONS: tuple[str, ...] = (
     r"references?",
@@ -48,7 +48,8 @@ class ChunkingParams:
 # --------------------------------------------------------------------------- cleaning
 
 _IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_CITATION_GROUP_RE = re.compile(r"\[\[\d+\]\([^)]*\)(?:\s*,\s*\[\d+\]\([^)]*\))*\]")
+# PDQ's reference markers: [[1](#cit/...)], [[1](...),[4](...)] and ranges [[82](...)-[86](...)].
+_CITATION_GROUP_RE = re.compile(r"\[\[\d+\]\([^)]*\)(?:\s*[,\-–]\s*\[\d+\]\([^)]*\))*\]")
 _LINK_RE = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _LINK_ONLY_LINE_RE = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$", re.M)
 _HTML_TAG_RE = re.compile(r"</?(a|span|div|sup|sub|br|img)\b[^>]*>", re.I)

@@ -159,3 +159,21 @@ def test_real_pdq_summary_chunks_are_bounded() -> None:
         assert all(" -- " in c.text.split("\n", 1)[0] or c.section == "" for c in chunks)
         assert all("PUBMED Abstract" not in c.text for c in chunks)
         assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_real_pdq_reference_markers_and_ranges_are_dropped() -> None:
+    """A bracketed reference number left in a passage reads, to the verifier, as a citation
+    of a passage that was never given ("[82-86]" once produced an invalid-citation flag)."""
+    import re
+
+    path = (
+        SHARED / "corpora/nci-pdq-hp/raw/about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md"
+    )
+    if not path.exists():
+        pytest.skip("../shared/corpora is not present")
+    [document] = load_documents(
+        path, CORPUS, path.name, jsonl_fields=JsonlFields(), max_bytes=1 << 22, warn=print
+    )
+    everything = "\n".join(c.text for c in chunk_document(document, ChunkingParams()))
+    assert "soy has been well studied" in everything
+    assert re.findall(r"\[\d+(?:\s*[-–,]\s*\d+)*\]", everything) == []
