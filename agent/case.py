@@ -304,6 +304,23 @@ def _list_after(text: str, labels: Iterable[str]) -> list[str]:
     return items
 
 
+# "62-year-old woman with troublesome hot flashes on tamoxifen." -> "troublesome hot flashes"
+_PRESENTING_RE = re.compile(
+    r"\b(?:presenting with|presents with|complaining of|c/o|with)\s+"
+    r"(.+?)(?=\s+(?:on|who|taking|after|since|for|and is|and has)\b|[.;\n]|$)",
+    re.IGNORECASE,
+)
+
+
+def _presenting_problems(text: str) -> list[str]:
+    """The problem a case's first sentence presents ("... with X"), when no field names one."""
+    first = re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0]
+    match = _PRESENTING_RE.search(first)
+    if not match:
+        return []
+    return [p.strip(" .") for p in re.split(r",|\band\b", match.group(1)) if p.strip(" .")]
+
+
 def case_from_text(text: str) -> Case:
     lowered = text.lower()
     fields: dict[str, Any] = {}
@@ -335,7 +352,7 @@ def case_from_text(text: str) -> Case:
     fields["diagnoses"] = _list_after(
         text,
         ["diagnoses", "diagnosis", "dx", "problems", "history of", "pmh", "past medical history"],
-    )[:MAX_ITEMS]
+    )[:MAX_ITEMS] or _presenting_problems(text)
     fields["imaging_findings"] = _list_after(text, ["imaging", "x-ray", "ct", "mri", "cxr"])
     labs = []
     for canonical, pattern in _LAB_NAMES.items():

@@ -245,6 +245,7 @@ class Agent:
             extractive=self.settings.extractive_answers or self.llm is None,
             interactions_dir=self.settings.interactions_dir,
             context_chars=self.settings.prompt_chars,
+            support_threshold=self.settings.support_threshold,
         )
 
     def view_image(

@@ -243,6 +243,24 @@ def verify(answer: str, passages: Sequence[Passage], *, support_threshold: float
     return result
 
 
+def supported(
+    texts: Sequence[str], passages: Sequence[Passage], *, support_threshold: float
+) -> list[bool]:
+    """Whether each text (no markers needed) is backed by the passages together: enough of its
+    content terms occur in them and every number it states appears in one of them."""
+    if not texts:
+        return []
+    bodies = [passage.body for passage in passages]
+    terms = content_terms([_strip_markers(text) for text in texts] + bodies)
+    covered: set[str] = set().union(*terms[len(texts) :])
+    numbers: set[str] = set().union(*(numbers_in(body) for body in bodies))
+    verdicts = []
+    for text, words in zip(texts, terms[: len(texts)], strict=True):
+        share = len(words & covered) / len(words) if words else 0.0
+        verdicts.append(share >= support_threshold and numbers_in(_strip_markers(text)) <= numbers)
+    return verdicts
+
+
 # --------------------------------------------------------------------------- extractive
 
 _INSTRUCTION_RE = re.compile(

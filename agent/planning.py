@@ -22,7 +22,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.case import Case, CaseError, calculator_calls
-from agent.grounding import NOTICE, AnswerMode, extractive_sentences
+from agent.grounding import NOTICE, AnswerMode, extractive_sentences, supported
 from agent.llm import LLMClient, LLMError, Message
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -33,8 +33,8 @@ MAX_PROBLEMS = 6
 PASSAGES_PER_PROBLEM = 4
 PLAN_TOKENS = 900
 _STRENGTH_RE = re.compile(
-    r"((?:level|strength|grade|quality) of (?:evidence|recommendation)[^.;]{0,60}"
-    r"|\b(?:strong|weak|conditional) recommendation[^.;]{0,40}"
+    r"((?:level|strength|grade|quality) of (?:evidence|recommendation)[^.;\]]{0,60}"
+    r"|\b(?:strong|weak|conditional) recommendation[^.;\]]{0,40}"
     r"|\b(?:high|moderate|low|very low)[- ]quality evidence"
     r"|\blevel (?:of evidence )?[1-5][a-c]?\b|\bgrade [A-D]\b)",
     re.IGNORECASE,
@@ -141,7 +141,9 @@ class PlanProblem(BaseModel):
 class PlanFlag(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: str  # interaction, allergy, renal_dose, removed_option, engine, no_evidence
+    # interaction, allergy, renal_dose, removed_option, removed_text, fallback, engine,
+    # no_evidence
+    kind: str
     message: str
     drugs: list[str] = Field(default_factory=list)
 
@@ -294,13 +296,22 @@ def plan_treatment(
     extractive: bool,
     interactions_dir: Any = None,
     context_chars: int = 4000,
+    support_threshold: float = 0.5,
 ) -> Plan:
-    """A cited plan for `case`; raises CaseError when the case names no problem."""
+    """A cited plan for `case`; raises CaseError when the case names no problem.
+
+    What the model writes is checked as the answers are: an option must cite a passage it was
+    given and be supported by it; contraindications, monitoring and follow-up items must be
+    found in the passages. What fails is removed and flagged; a problem left without an option
+    gets options quoted from its passages. Problems keep the case's own names."""
     from tools.calculators import calculator_tools
 
     problems = case.problems[:MAX_PROBLEMS]
     if not problems:
-        raise CaseError("The case names no diagnosis or problem to plan for.")
+        raise CaseError(
+            "The case names no diagnosis or problem to plan for (add, for example, "
+            '"Diagnoses: hot flashes").'
+        )
     flags: list[PlanFlag] = []
     passages: list[Passage] = []
     numbered: dict[str, list[int]] = {}
@@ -335,48 +346,63 @@ def plan_treatment(
             mode = AnswerMode.GENERATED
         except LLMError as exc:
             flags.append(PlanFlag(kind="engine", message=f"{exc} The plan quotes the passages."))
+    quoted = _extractive_draft(problems, numbered, passages)
     if draft is None:
-        draft = _extractive_draft(problems, numbered, passages)
+        draft = quoted
 
+    by_position = list(draft.problems) + [None] * len(problems)
     plan_problems = []
-    for drafted in draft.problems:
-        options = []
-        for option in drafted.options:
-            valid = [m for m in dict.fromkeys(option.citations) if 1 <= m <= len(passages)]
-            if not valid:
-                flags.append(
-                    PlanFlag(
-                        kind="removed_option",
-                        message=f"An option for {drafted.problem!r} cited no passage it was "
-                        "given and was removed.",
-                    )
-                )
-                continue
-            options.append(
-                PlanOption(
-                    treatment=option.treatment,
-                    rationale=option.rationale,
-                    citations=[_citation(m, passages[m - 1]) for m in valid],
-                    strength_of_evidence=option.strength_of_evidence or "not stated",
+    fell_back = 0
+    for problem, drafted, fallback in zip(problems, by_position, quoted.problems, strict=False):
+        own = [passages[m - 1] for m in numbered[problem]]
+        options = _checked_options(problem, drafted, passages, support_threshold, flags)
+        if not options and mode is AnswerMode.GENERATED:
+            flags.append(
+                PlanFlag(
+                    kind="fallback",
+                    message=f"The model gave no supported option for {problem!r}; the options "
+                    "quote the passages.",
                 )
             )
+            options = _checked_options(problem, fallback, passages, support_threshold, [])
+            fell_back += 1
         if not options:
             flags.append(
                 PlanFlag(
                     kind="no_evidence",
-                    message=f"No cited option for {drafted.problem!r}: the knowledge base may "
-                    "not cover it.",
+                    message=f"No cited option for {problem!r}: the knowledge base may not "
+                    "cover it.",
                 )
             )
         plan_problems.append(
             PlanProblem(
-                problem=drafted.problem,
+                problem=problem,
                 options=options,
-                contraindications=drafted.contraindications,
-                monitoring=drafted.monitoring,
+                contraindications=_found(
+                    problem,
+                    "contraindication",
+                    drafted.contraindications if drafted else [],
+                    own,
+                    support_threshold,
+                    flags,
+                ),
+                monitoring=_found(
+                    problem,
+                    "monitoring",
+                    drafted.monitoring if drafted else [],
+                    own,
+                    support_threshold,
+                    flags,
+                ),
             )
         )
+    follow_up = _found("the case", "follow-up", draft.follow_up, passages, support_threshold, flags)
+    questions = _found(
+        "the case", "open-question", draft.open_questions, passages, support_threshold, flags
+    )
 
+    if fell_back == len(problems):  # nothing of the model's survived: say so in the mode
+        mode = AnswerMode.EXTRACTIVE
     calculations = _calculations(case, calculator_tools())
     flags += _renal_flags(case, plan_problems, calculations)
     if interactions_dir is not None:
@@ -385,11 +411,73 @@ def plan_treatment(
         case_summary=case.summary(),
         mode=mode.value,
         problems=plan_problems,
-        follow_up=draft.follow_up,
-        open_questions=draft.open_questions,
+        follow_up=follow_up,
+        open_questions=questions,
         flags=flags,
         calculations=calculations,
     )
+
+
+def _checked_options(
+    problem: str,
+    drafted: DraftProblem | None,
+    passages: list[Passage],
+    support_threshold: float,
+    flags: list[PlanFlag],
+) -> list[PlanOption]:
+    """The drafted options that cite a passage they were given and are supported by it."""
+    options: list[PlanOption] = []
+    for option in drafted.options if drafted else []:
+        valid = [m for m in dict.fromkeys(option.citations) if 1 <= m <= len(passages)]
+        cited = [passages[m - 1] for m in valid]
+        if (
+            not valid
+            or not supported([option.treatment], cited, support_threshold=support_threshold)[0]
+        ):
+            reason = (
+                "was not supported by the passages it cites"
+                if valid
+                else "cited no passage it was given"
+            )
+            flags.append(
+                PlanFlag(
+                    kind="removed_option",
+                    message=f"An option for {problem!r} {reason} and was removed.",
+                )
+            )
+            continue
+        options.append(
+            PlanOption(
+                treatment=option.treatment,
+                rationale=option.rationale,
+                citations=[_citation(m, passages[m - 1]) for m in valid],
+                strength_of_evidence=option.strength_of_evidence or "not stated",
+            )
+        )
+    return options
+
+
+def _found(
+    problem: str,
+    what: str,
+    items: Sequence[str],
+    passages: list[Passage],
+    support_threshold: float,
+    flags: list[PlanFlag],
+) -> list[str]:
+    """Model-written items that the passages back; the others are removed and counted."""
+    items = [item.strip() for item in items if item.strip()]
+    verdicts = supported(items, passages, support_threshold=support_threshold)
+    kept = [item for item, ok in zip(items, verdicts, strict=True) if ok]
+    if len(kept) < len(items):
+        flags.append(
+            PlanFlag(
+                kind="removed_text",
+                message=f"{len(items) - len(kept)} {what} item(s) for {problem} were not found "
+                "in the passages and were removed.",
+            )
+        )
+    return kept
 
 
 def _calculations(case: Case, tools: list[Any]) -> list[Calculation]:
@@ -498,6 +586,7 @@ def planning_tools(
                 extractive=settings.extractive_answers,
                 interactions_dir=settings.interactions_dir,
                 context_chars=settings.prompt_chars,
+                support_threshold=settings.support_threshold,
             )
         except CaseError as exc:
             raise ToolException(str(exc)) from None

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -268,3 +269,98 @@ def test_drugs_named_in_plan_wording_are_found_for_the_interaction_check() -> No
     text = "Consider clarithromycin 500 mg or amoxicillin; continue Zocor at night."
     assert mentioned_medications(text, table) == ["clarithromycin", "amoxicillin", "Zocor"]
     assert mentioned_medications("Paced breathing and exercise.", table) == []
+
+
+class ScriptedPlanner:
+    """Stands in for a model's structured plan output (scripted here, so that the test knows
+    which parts are invented); the checks it meets are the real ones."""
+
+    def __init__(self, draft: dict[str, object]) -> None:
+        self.draft = draft
+
+    def structured(self, messages: object, schema: object, **kwargs: Any) -> Any:
+        return kwargs["model"].model_validate(self.draft)
+
+
+def scripted_plan(agent: Agent, draft: dict[str, object]) -> Any:
+    from agent.case import parse_case
+    from agent.planning import plan_treatment
+
+    return plan_treatment(
+        parse_case("62-year-old woman with hot flashes. Meds: tamoxifen."),
+        agent.kb,
+        ScriptedPlanner(draft),  # type: ignore[arg-type]
+        extractive=False,
+    )
+
+
+def option(treatment: str, *citations: int) -> dict[str, object]:
+    return {
+        "treatment": treatment,
+        "rationale": "r",
+        "citations": list(citations),
+        "strength_of_evidence": "not stated",
+    }
+
+
+def test_invented_plan_content_is_removed_and_the_options_fall_back_to_quotes(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    plan = scripted_plan(
+        agent_factory(),
+        {
+            "problems": [
+                {
+                    "problem": "HotFlushesAndNightSweets",
+                    "options": [option("Venflumefilamol 40 mg nightly", 1), option("x", 99)],
+                    "contraindications": ["Methotrexbate with DoxycyclinBeta"],
+                    "monitoring": [],
+                }
+            ],
+            "follow_up": ["Recheck Venflumefilamol levels in 3 weeks"],
+            "open_questions": [],
+        },
+    )
+    [problem] = plan.problems
+    assert problem.problem == "hot flashes"  # the case's name, not the model's
+    assert problem.options and all(o.citations for o in problem.options)
+    assert all("Venflumefilamol" not in o.treatment for o in problem.options)
+    assert problem.contraindications == [] and plan.follow_up == []
+    kinds = [f.kind for f in plan.flags]
+    assert kinds.count("removed_option") == 2 and "fallback" in kinds
+    assert kinds.count("removed_text") == 2
+    assert plan.mode == "extractive"  # nothing the model wrote survived
+    assert "Venflumefilamol" not in plan.to_markdown()
+
+
+def test_supported_plan_options_from_the_model_are_kept(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    agent = agent_factory()
+    # plan_treatment numbers the passages of "<problem> treatment" in rank order
+    passages = agent.kb.search("hot flashes treatment", k=4)
+    marker = next(i for i, p in enumerate(passages, 1) if "Venlafaxine at a dose" in p.body)
+    plan = scripted_plan(
+        agent,
+        {
+            "problems": [
+                {
+                    "problem": "hot flashes",
+                    "options": [
+                        option("Venlafaxine 75 mg per day reduced hot flash scores", marker)
+                    ],
+                    "contraindications": [],
+                    "monitoring": ["hot flash scores"],
+                }
+            ],
+            "follow_up": [],
+            "open_questions": [],
+        },
+    )
+    assert plan.mode == "generated"
+    [problem] = plan.problems
+    assert [o.treatment for o in problem.options] == [
+        "Venlafaxine 75 mg per day reduced hot flash scores"
+    ]
+    assert problem.monitoring == ["hot flash scores"]
+    assert not {"removed_option", "fallback", "removed_text"} & {f.kind for f in plan.flags}

@@ -169,6 +169,25 @@ def test_no_known_allergies_and_not_pregnant_are_read_as_such() -> None:
 
 
 @pytest.mark.parametrize(
+    "text, problems",
+    [
+        (
+            "62-year-old woman with troublesome hot flashes. Meds: venlafaxine.",
+            ["troublesome hot flashes"],
+        ),
+        ("70 yo man presenting with nausea and vomiting on cisplatin.", ["nausea", "vomiting"]),
+        ("58-year-old woman with atrial fibrillation who takes warfarin.", ["atrial fibrillation"]),
+        ("Diagnoses: CKD 3. 80-year-old man with a cough.", ["CKD 3"]),  # a field wins
+        ("Follow-up visit. Patient with pain.", []),  # only the first sentence presents
+    ],
+)
+def test_the_presenting_problem_of_a_narrative_case_is_its_diagnosis(
+    text: str, problems: list[str]
+) -> None:
+    assert parse_case(text).diagnoses == problems
+
+
+@pytest.mark.parametrize(
     "text, message",
     [
         ("", "empty"),
