@@ -30,6 +30,8 @@ from knowledge.errors import KnowledgeError
 from knowledge.types import Passage
 
 MAX_PROBLEMS = 6
+# Flags a clinician must see first come first.
+SEVERITY = {"allergy": 0, "interaction": 1, "renal_dose": 2, "engine": 3, "no_evidence": 4}
 PASSAGES_PER_PROBLEM = 4
 PLAN_TOKENS = 900
 _STRENGTH_RE = re.compile(
@@ -175,15 +177,15 @@ class Plan(BaseModel):
             "",
             f"**Case:** {self.case_summary}",
         ]
-        lines.append(f"_Produced in {self.mode} mode._")
+        lines += ["", f"_Produced in {self.mode} mode._"]
         if self.flags:
             lines += ["", "## Safety flags", ""]
             lines += [f"- **{flag.kind.replace('_', ' ')}**: {flag.message}" for flag in self.flags]
         if self.calculations:
             lines += ["", "## Calculations", ""]
             for calc in self.calculations:
-                shown = {k: v for k, v in calc.result.items() if k not in ("inputs", "reference")}
-                lines.append(f"- {calc.calculator}: {json.dumps(shown)}")
+                name = calc.result.get("calculator", calc.calculator)
+                lines.append(f"- **{name}**: {calc.result.get('interpretation', '')}")
         references: dict[int, PlanCitation] = {}
         for problem in self.problems:
             lines += ["", f"## {problem.problem}", ""]
@@ -218,7 +220,8 @@ class Plan(BaseModel):
                     )
                     if x
                 )
-                lines.append(f"{marker}. {where}" + (f" ({extra})" if extra else ""))
+                # not "1." : Markdown would renumber the list and break the markers
+                lines.append(f"- [{marker}] {where}" + (f" ({extra})" if extra else ""))
         lines += ["", f"_{self.notice}_", ""]
         return "\n".join(lines)
 
@@ -407,6 +410,7 @@ def plan_treatment(
     flags += _renal_flags(case, plan_problems, calculations)
     if interactions_dir is not None:
         flags += _safety_flags(case, plan_problems, interactions_dir)
+    flags.sort(key=lambda flag: SEVERITY.get(flag.kind, len(SEVERITY)))
     return Plan(
         case_summary=case.summary(),
         mode=mode.value,

@@ -255,6 +255,9 @@ def test_extractive_plan_cites_every_option_and_flags_renal_function(
         assert any(set(f.drugs) == {"simvastatin", "clarithromycin"} for f in plan.flags)
     markdown = plan.to_markdown()
     assert "## References" in markdown and "guidelines.example.org" in markdown
+    for marker in {c.marker for o in options for c in o.citations}:  # numbered as cited
+        assert f"\n- [{marker}] " in markdown
+    assert plan.flags[0].kind in ("allergy", "interaction", "renal_dose")  # severest first
     with pytest.raises(CaseError, match="no diagnosis or problem"):
         plan_treatment(parse_case("40 yo man"), agent.kb, None, extractive=True)
 
