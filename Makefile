@@ -16,11 +16,16 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: help install lint typecheck test bench serve clean
+# Browser tests drive Debian's Chromium (never a downloaded browser); emoji fonts so that the
+# screenshots show the flags' icons as a clinician's browser does.
+CHROMIUM := /usr/bin/chromium
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
+
+.PHONY: help install browser lint typecheck test bench serve clean
 
 help:
-	@echo "make serve  - install, prepare the model, start the engine, ingest ../shared/corpora, search"
-	@echo "make test   - install, ruff, mypy, the whole pytest suite"
+	@echo "make serve  - install, prepare the model, start the engine, ingest ../shared/corpora, serve the app"
+	@echo "make test   - install (and Debian chromium), ruff, mypy, the whole pytest suite with browser tests"
 	@echo "make bench  - install, run the benchmarks in bench/ (prints tables)"
 
 install: $(STAMP)
@@ -40,6 +45,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, chromadb, sentence_transformers, bm25s, Stemmer, pypdf, vllm, transformers.image_utils; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(STAMP)
 
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) >/dev/null \
+	  || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,10 +58,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/pytest
 
-bench: install
+bench: install browser
 	$(BIN)/python -m bench
 
 serve: install

@@ -18,6 +18,11 @@ from knowledge.embedding import Embedder  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
+PDQ = SHARED / "corpora" / "nci-pdq-hp"
+PDQ_FILES = (
+    "about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md",
+    "about-cancer-treatment-side-effects-nausea-nausea-hp-pdq.md",
+)
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +52,27 @@ def engine(
         yield status
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def pdq_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A knowledge base of two real PDQ summaries, ingested once per test session."""
+    import shutil
+
+    from knowledge.ingest import ingest
+
+    if not all((PDQ / "raw" / name).exists() for name in PDQ_FILES):
+        pytest.skip("../shared/corpora is not present")
+    root = tmp_path_factory.mktemp("pdq")
+    corpus = root / "nci-pdq-hp"
+    corpus.mkdir()
+    shutil.copy(PDQ / "SOURCE.txt", corpus / "SOURCE.txt")
+    for name in PDQ_FILES:
+        shutil.copy(PDQ / "raw" / name, corpus / name)
+    data_dir = root / "data"
+    report = ingest(KnowledgeBase(data_dir=data_dir, embedder=embedder), [corpus])
+    assert report.chunks_added > 50
+    return data_dir
 
 
 @pytest.fixture

@@ -16,11 +16,13 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gradio as gr
 
+from agent.engine import EngineState, EngineStatus
 from agent.errors import AgentError
 from agent.events import (
     CitationEvent,
@@ -32,6 +34,7 @@ from agent.events import (
 )
 from agent.graph import Agent
 from agent.grounding import NOTICE, Citation, Flag
+from knowledge.base import KnowledgeBaseStats
 from knowledge.errors import KnowledgeError
 from knowledge.types import Passage
 from tools.errors import ToolError
@@ -42,7 +45,17 @@ MODE_LABELS = {
     "extractive": "Answer quoted from the guideline passages.",
     "abstained": "No adequate evidence in the knowledge base.",
 }
+BANNER_REFRESH_S = 5.0
+MAX_UPLOAD = "512mb"
 IMAGE_TYPES = [".dcm", ".dicom", ".png", ".jpg", ".jpeg"]
+# Flags stand apart from the answer; citations read as footnotes.
+CSS = """
+#flags ul { border-left: 4px solid #d97706; padding-left: 1.6em; }
+.citation summary { cursor: pointer; font-weight: 600; }
+.citation blockquote { font-size: 0.92em; border-left: 3px solid #94a3b8; padding-left: .6em; }
+.provenance { font-size: 0.85em; color: #64748b; }
+.passage mark { background: #fde68a; }
+"""
 FLAG_ICONS = {
     "abstained": "⚪",
     "interaction": "⛔",
@@ -166,7 +179,12 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         current = status()
         if current.ready:
             return f"✅ Engine ready: **{current.model}** · {current.knowledge}"
-        return f"⏳ {current.engine} · guideline lookup already works · {current.knowledge}"
+        if current.model is None:
+            return f"ℹ️ {current.engine}: answers quote the guidelines · {current.knowledge}"
+        return (
+            f"⏳ {current.engine}: answers quote the guidelines until the model is ready; "
+            f"guideline lookup already works · {current.knowledge}"
+        )
 
     def chat(
         message: dict[str, Any], history: list[dict[str, Any]], session: str
@@ -230,23 +248,10 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         except USER_ERRORS as exc:
             return f"<p class='error'>{_escape(str(exc))}</p>"
 
-    def plan_from_form(
-        text: str,
-        fhir: str | None,
-        age: float | None,
-        sex: str,
-        weight: float | None,
-        height: float | None,
-        diagnoses: str,
-        medications: str,
-        allergies: str,
-        creatinine: float | None,
-    ) -> tuple[str, str, str | None]:
+    def plan_from_form(values: dict[Any, Any]) -> tuple[str, str, str | None]:
         try:
-            case_text = _case_text(
-                text, fhir, age, sex, weight, height, diagnoses, medications, allergies, creatinine
-            )
-            result = agent.plan(case_text)
+            form = CaseForm(**{name: values[field] for name, field in case_fields.items()})
+            result = agent.plan(form.case_text())
         except USER_ERRORS as exc:
             return f"⚠️ {exc}", "", None
         markdown = result.to_markdown()
@@ -308,16 +313,23 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
     with gr.Blocks(title="clinassist") as app:
         session = gr.State()
         gr.Markdown("## clinassist — guideline-grounded clinical assistant")
-        status_banner = gr.Markdown(banner())
+        status_banner = gr.Markdown(banner(), elem_id="status-banner")
+        # The banner follows the engine: loading, ready, or down.
+        gr.Timer(BANNER_REFRESH_S).tick(
+            banner, None, status_banner, api_visibility="private", concurrency_limit=None
+        )
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(height=520, layout="panel", label="Conversation")
+                    chatbot = gr.Chatbot(
+                        height=520, layout="panel", label="Conversation", elem_id="chat"
+                    )
                     box = gr.MultimodalTextbox(
                         placeholder="Ask a clinical question; attach DICOM, PNG or JPEG images.",
                         file_types=IMAGE_TYPES,
                         file_count="multiple",
                         show_label=False,
+                        elem_id="chat-input",
                     )
                 with gr.Column(scale=2):
                     flags_box = gr.Markdown(label="Flags", elem_id="flags")
@@ -332,45 +344,42 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         with gr.Tab("Case → plan"):
             with gr.Row():
                 with gr.Column():
-                    case_text = gr.Textbox(label="Paste a case", lines=6)
-                    fhir_file = gr.File(
-                        label="…or a FHIR R4 Bundle (JSON)", file_types=[".json"], type="filepath"
-                    )
+                    case_fields: dict[str, Any] = {
+                        "text": gr.Textbox(label="Paste a case", lines=6, elem_id="case-text"),
+                        "fhir": gr.File(
+                            label="…or a FHIR R4 Bundle (JSON)",
+                            file_types=[".json"],
+                            type="filepath",
+                        ),
+                    }
                     with gr.Accordion("…or fill in the form", open=False):
-                        age = gr.Number(label="Age (years)", precision=0)
-                        sex = gr.Radio(["female", "male", "unknown"], value="unknown", label="Sex")
-                        weight = gr.Number(label="Weight (kg)")
-                        height = gr.Number(label="Height (cm)")
-                        diagnoses = gr.Textbox(label="Diagnoses (comma-separated)")
-                        medications = gr.Textbox(label="Medications (comma-separated)")
-                        allergies = gr.Textbox(label="Allergies (comma-separated)")
-                        creatinine = gr.Number(label="Creatinine (mg/dL)")
+                        case_fields |= {
+                            "age": gr.Number(label="Age (years)", precision=0),
+                            "sex": gr.Radio(
+                                ["female", "male", "unknown"], value="unknown", label="Sex"
+                            ),
+                            "weight": gr.Number(label="Weight (kg)"),
+                            "height": gr.Number(label="Height (cm)"),
+                            "diagnoses": gr.Textbox(label="Diagnoses (comma-separated)"),
+                            "medications": gr.Textbox(label="Medications (comma-separated)"),
+                            "allergies": gr.Textbox(label="Allergies (comma-separated)"),
+                            "creatinine": gr.Number(label="Creatinine (mg/dL)"),
+                        }
                     plan_button = gr.Button("Draft plan", variant="primary")
                 with gr.Column():
                     plan_flags = gr.Markdown(elem_id="plan-flags")
                     plan_out = gr.Markdown(elem_id="plan")
-                    plan_file = gr.File(label="Download (Markdown)")
+                    plan_file = gr.File(label="Download (Markdown)", elem_id="plan-file")
             plan_button.click(
                 plan_from_form,
-                [
-                    case_text,
-                    fhir_file,
-                    age,
-                    sex,
-                    weight,
-                    height,
-                    diagnoses,
-                    medications,
-                    allergies,
-                    creatinine,
-                ],
+                set(case_fields.values()),
                 [plan_out, plan_flags, plan_file],
                 api_visibility="private",
             )
         with gr.Tab("Guideline lookup"):
             corpora = _corpora(agent)
             with gr.Row():
-                query = gr.Textbox(label="Search the guidelines", scale=4)
+                query = gr.Textbox(label="Search the guidelines", scale=4, elem_id="lookup-query")
                 corpus = gr.Dropdown(corpora, multiselect=True, label="Corpora", scale=2)
                 k = gr.Slider(1, 20, value=8, step=1, label="Passages", scale=1)
             results = gr.HTML(elem_id="lookup-results")
@@ -379,15 +388,21 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     upload = gr.File(
-                        label="DICOM, PNG or JPEG", file_types=IMAGE_TYPES, type="filepath"
+                        label="DICOM, PNG or JPEG",
+                        file_types=IMAGE_TYPES,
+                        type="filepath",
+                        elem_id="image-upload",
                     )
                     preset = gr.Dropdown(
                         ["file window", "lung", "mediastinum", "bone", "brain"],
                         value="file window",
                         label="Window",
+                        elem_id="window",
                     )
-                    frame = gr.Slider(1, 2, value=1, step=1, label="Frame", visible=False)
-                    metadata = gr.JSON(label="De-identified metadata")
+                    frame = gr.Slider(
+                        1, 2, value=1, step=1, label="Frame", visible=False, elem_id="frame"
+                    )
+                    metadata = gr.JSON(label="De-identified metadata", elem_id="image-metadata")
                 with gr.Column():
                     rendered = gr.Image(label="Rendered", type="filepath", elem_id="rendered")
                     image_notes = gr.Markdown(elem_id="image-notes")
@@ -399,7 +414,7 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
                     api_visibility="private",
                 )
         with gr.Tab("Status"):
-            status_box = gr.Markdown(status_markdown())
+            status_box = gr.Markdown(status_markdown(), elem_id="status")
             refresh = gr.Button("Refresh")
             refresh.click(status_markdown, None, status_box, api_visibility="private")
 
@@ -438,6 +453,67 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
     return app  # type: ignore[no-any-return]
 
 
+class WatchedEngine(Protocol):
+    def status(self) -> EngineStatus: ...
+
+
+def status_reporter(
+    engine: WatchedEngine | None, stats: KnowledgeBaseStats, *, no_engine: str
+) -> Callable[[], AppStatus]:
+    """What the banner and the Status tab show, read from the engine each time."""
+    licences = [f"{c.name}: {c.license or 'not stated'}" for c in stats.corpora]
+    knowledge = f"{stats.chunks:,} guideline passages in {len(stats.corpora)} corpora"
+
+    def report() -> AppStatus:
+        current = engine.status() if engine is not None else None
+        if current is None:
+            return AppStatus(no_engine, None, False, knowledge, _version(), licences)
+        where = f" at {current.url}" if current.url else ""
+        return AppStatus(
+            engine=f"LLM engine {current.state.value}{where}",
+            model=current.model,
+            ready=current.state is EngineState.READY,
+            knowledge=knowledge,
+            version=_version(),
+            licences=licences,
+        )
+
+    return report
+
+
+def launch(
+    app: gr.Blocks,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    credentials: Sequence[tuple[str, str]] = (),
+    concurrency: int = 4,
+    block: bool = True,
+) -> None:
+    """Serve the app: queued (at most `concurrency` turns at once per event, the rest wait),
+    never a share link, no tracebacks in the page."""
+    app.queue(default_concurrency_limit=concurrency)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=list(credentials) or None,
+        share=False,
+        quiet=True,
+        show_error=False,
+        footer_links=["api"],
+        max_file_size=MAX_UPLOAD,
+        prevent_thread_lock=not block,
+        css=CSS,
+    )
+
+
+def _version() -> str:
+    try:
+        return version("clinassist")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _exports(agent: Agent) -> Path:
     folder = agent.settings.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -455,39 +531,43 @@ def _split(text: str) -> list[str]:
     return [item.strip() for item in (text or "").split(",") if item.strip()]
 
 
-def _case_text(
-    text: str,
-    fhir: str | None,
-    age: float | None,
-    sex: str,
-    weight: float | None,
-    height: float | None,
-    diagnoses: str,
-    medications: str,
-    allergies: str,
-    creatinine: float | None,
-) -> str:
-    """The case as the agent reads it: a FHIR file, pasted text, or the form as JSON."""
-    if fhir:
-        try:
-            return Path(fhir).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise AgentError("The FHIR file cannot be read as UTF-8 JSON.") from None
-    if text and text.strip():
-        return text
-    form: dict[str, Any] = {
-        "diagnoses": _split(diagnoses),
-        "medications": _split(medications),
-        "allergies": _split(allergies),
-    }
-    if age is not None:
-        form["age_years"] = int(age)
-    if sex in ("female", "male"):
-        form["sex"] = sex
-    if weight:
-        form["weight_kg"] = weight
-    if height:
-        form["height_cm"] = height
-    if creatinine:
-        form["labs"] = [{"name": "creatinine", "value": creatinine, "unit": "mg/dL"}]
-    return json.dumps(form)
+@dataclass(frozen=True)
+class CaseForm:
+    """The Case tab's inputs: a FHIR file wins, then pasted text, then the form."""
+
+    text: str = ""
+    fhir: str | None = None
+    age: float | None = None
+    sex: str = "unknown"
+    weight: float | None = None
+    height: float | None = None
+    diagnoses: str = ""
+    medications: str = ""
+    allergies: str = ""
+    creatinine: float | None = None
+
+    def case_text(self) -> str:
+        """The case as the agent reads it: a FHIR file, pasted text, or the form as JSON."""
+        if self.fhir:
+            try:
+                return Path(self.fhir).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                raise AgentError("The FHIR file cannot be read as UTF-8 JSON.") from None
+        if self.text and self.text.strip():
+            return self.text
+        form: dict[str, Any] = {
+            "diagnoses": _split(self.diagnoses),
+            "medications": _split(self.medications),
+            "allergies": _split(self.allergies),
+        }
+        if self.age is not None:
+            form["age_years"] = int(self.age)
+        if self.sex in ("female", "male"):
+            form["sex"] = self.sex
+        if self.weight:
+            form["weight_kg"] = self.weight
+        if self.height:
+            form["height_cm"] = self.height
+        if self.creatinine:
+            form["labs"] = [{"name": "creatinine", "value": self.creatinine, "unit": "mg/dL"}]
+        return json.dumps(form)

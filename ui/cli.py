@@ -839,7 +839,7 @@ def _serve_app(
     from agent.engine import EngineState, engine_for
     from agent.graph import Agent
     from agent.llm import client_for
-    from ui.app import AppStatus, build_app
+    from ui.app import build_app, launch, status_reporter
 
     with _user_errors():
         kb = open_knowledge_base(settings)
@@ -864,36 +864,10 @@ def _serve_app(
                 )
         agent = Agent(settings, kb, llm, model_name=model)
 
-    def status() -> AppStatus:
-        from importlib.metadata import version
-
-        current = watched.status() if watched is not None else None
-        ready = current is not None and current.state is EngineState.READY
-        return AppStatus(
-            engine="no LLM engine (--no-engine)"
-            if current is None
-            else f"LLM engine {current.state.value}"
-            + (f" at {current.url}" if current.url else ""),
-            model=current.model if current else None,
-            ready=ready,
-            knowledge=f"{stats.chunks:,} guideline passages in {len(stats.corpora)} corpora",
-            version=version("clinassist"),
-            licences=[f"{c.name}: {c.license or 'not stated'}" for c in stats.corpora],
-        )
-
-    app = build_app(agent, status)
-    app.queue(default_concurrency_limit=4)
+    app = build_app(agent, status_reporter(watched, stats, no_engine="no LLM engine (--no-engine)"))
     typer.echo(f"Serving clinassist on http://{host}:{port} (Ctrl-C stops it).")
     try:
-        app.launch(
-            server_name=host,
-            server_port=port,
-            auth=credentials or None,
-            share=False,
-            quiet=True,
-            show_error=False,
-            footer_links=["api"],
-        )
+        launch(app, host=host, port=port, credentials=credentials)
     finally:
         agent.close()
 

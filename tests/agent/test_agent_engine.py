@@ -5,7 +5,6 @@ whatever it writes is verified, cited or flagged, and that failures fall back cl
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,34 +20,9 @@ from agent.planning import plan_treatment
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
-from knowledge.ingest import ingest
 from tests.agent.test_case import fhir_bundle
-from tests.conftest import SHARED
 
 pytestmark = pytest.mark.slow
-
-PDQ = SHARED / "corpora" / "nci-pdq-hp"
-PDQ_FILES = (
-    "about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md",
-    "about-cancer-treatment-side-effects-nausea-nausea-hp-pdq.md",
-)
-
-
-@pytest.fixture(scope="module")
-def pdq_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A knowledge base of two real PDQ summaries, ingested once for this module."""
-    if not all((PDQ / "raw" / name).exists() for name in PDQ_FILES):
-        pytest.skip("../shared/corpora is not present")
-    root = tmp_path_factory.mktemp("pdq")
-    corpus = root / "nci-pdq-hp"
-    corpus.mkdir()
-    shutil.copy(PDQ / "SOURCE.txt", corpus / "SOURCE.txt")
-    for name in PDQ_FILES:
-        shutil.copy(PDQ / "raw" / name, corpus / name)
-    data_dir = root / "data"
-    report = ingest(KnowledgeBase(data_dir=data_dir, embedder=embedder), [corpus])
-    assert report.chunks_added > 50
-    return data_dir
 
 
 @pytest.fixture

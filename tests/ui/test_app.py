@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agent.grounding import Citation, Flag, FlagKind
 from tests.agent.test_grounding import passage
-from ui.app import _case_text, citations_html, flags_markdown, passages_html
+from ui.app import CaseForm, citations_html, flags_markdown, passages_html
 
 
 def test_citations_expand_to_the_passage_with_provenance() -> None:
@@ -43,9 +43,16 @@ def test_flags_are_listed_with_their_kind() -> None:
 
 
 def test_the_case_form_becomes_the_json_the_agent_reads() -> None:
-    text = _case_text("", None, 70, "male", 80.0, 175.0, "hot flashes", "a, b", "", 1.1)
+    form = CaseForm(
+        age=70,
+        sex="male",
+        weight=80.0,
+        height=175.0,
+        diagnoses="hot flashes",
+        medications="a, b",
+        creatinine=1.1,
+    )
+    text = form.case_text()
     assert '"age_years": 70' in text and '"medications": ["a", "b"]' in text
     assert '"labs": [{"name": "creatinine", "value": 1.1, "unit": "mg/dL"}]' in text
-    assert _case_text("pasted case", None, None, "unknown", None, None, "", "", "", None) == (
-        "pasted case"
-    )
+    assert CaseForm(text="pasted case", medications="x").case_text() == "pasted case"

@@ -1,0 +1,253 @@
+"""A clinician's use of the app in a real browser (Debian chromium via Playwright) with the
+real engine and knowledge base. Assertions are on structure (streaming, footnotes, flags,
+provenance, de-identification, isolation), never on what the small model writes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pydicom
+import pytest
+from playwright.sync_api import Browser, Locator, Page
+
+from tests.conftest import SHARED
+from tests.e2e.conftest import NOTICE_START, Served, open_app, wait_until
+
+pytestmark = pytest.mark.slow
+
+DICOM = SHARED / "images" / "dicom-samples"
+ANSWER_TIMEOUT = 180.0
+CANARIES = {
+    "PatientName": "KESTRELCANARY^ADA",
+    "PatientID": "CANARY-ID-5531907",
+    "PatientBirthDate": "19510617",
+    "InstitutionName": "CANARY GENERAL HOSPITAL",
+    "ReferringPhysicianName": "CANARYDOC^BOB",
+    "AccessionNumber": "CANACC77",
+}
+
+
+def bot_messages(page: Page) -> Locator:
+    return page.locator("#chat [data-testid='bot']")
+
+
+def finished_answers(page: Page) -> Locator:
+    return bot_messages(page).filter(has_text=NOTICE_START)
+
+
+def submit(page: Page, question: str, files: tuple[Path, ...] = ()) -> None:
+    box = page.locator("#chat-input")
+    if files:
+        box.locator("input[type='file']").set_input_files([str(f) for f in files])
+        box.locator("[data-testid='submit-button']:not([disabled])").wait_for()
+    box.locator("textarea").fill(question)
+    box.locator("textarea").press("Enter")
+
+
+def answer_and_watch(page: Page, question: str, **kwargs: tuple[Path, ...]) -> list[str]:
+    """Ask, then record each distinct text the answer message shows until the final one."""
+    done_before = finished_answers(page).count()
+    submit(page, question, **kwargs)
+    seen: list[str] = []
+
+    def finished() -> bool:
+        if bot_messages(page).count():
+            text = bot_messages(page).last.inner_text()
+            if text and (not seen or seen[-1] != text):
+                seen.append(text)
+        return finished_answers(page).count() > done_before
+
+    wait_until(finished, ANSWER_TIMEOUT, "the final answer")
+    return seen
+
+
+def footnote_numbers(page: Page) -> set[int]:
+    summaries = page.locator("#sources details.citation summary").all_inner_texts()
+    return {int(m.group(1)) for s in summaries if (m := re.match(r"\[(\d+)\]", s.strip()))}
+
+
+def shot(page: Page, served: Served, name: str) -> None:
+    page.screenshot(path=served.screenshots / f"{name}.png", full_page=True)
+
+
+def test_guideline_question_streams_an_answer_with_expandable_cited_footnotes(
+    page: Page, served: Served
+) -> None:
+    seen = answer_and_watch(page, "Which drugs reduce hot flashes in women with breast cancer?")
+    partial = [text for text in seen if NOTICE_START not in text]
+    assert len(set(partial)) >= 3, f"the answer did not stream: {len(partial)} partial states"
+    final = finished_answers(page).last.inner_text()
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", final)}
+    footnotes = footnote_numbers(page)
+    assert footnotes, "no citation footnote in the page"
+    assert cited <= footnotes, f"markers {cited - footnotes} have no footnote"
+    first = page.locator("#sources details.citation").first
+    assert not first.locator("blockquote").is_visible()
+    first.locator("summary").click()
+    assert first.locator("blockquote").is_visible()
+    assert len(first.locator("blockquote").inner_text()) > 100
+    provenance = first.locator(".provenance")
+    assert "licence:" in provenance.inner_text() and "updated" in provenance.inner_text()
+    assert (provenance.locator("a").get_attribute("href") or "").startswith("https://")
+    assert page.get_by_text(NOTICE_START).count() >= 2  # in the answer and standing below
+    shot(page, served, "chat")
+
+
+def test_uploaded_dicom_is_rendered_with_no_identifying_metadata(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    dataset = pydicom.dcmread(DICOM / "CT_small.dcm")
+    for keyword, value in CANARIES.items():
+        setattr(dataset, keyword, value)
+    planted = tmp_path / "upload.dcm"
+    dataset.save_as(planted)
+    page.get_by_role("tab", name="Images").click()
+    page.locator("#image-upload input[type='file']").set_input_files(str(planted))
+    image = page.locator("#rendered img")
+    image.wait_for(timeout=60_000)
+    wait_until(lambda: image.evaluate("i => i.naturalWidth") > 0, 30, "the rendered pixels")
+    metadata = page.locator("#image-metadata")
+    metadata.get_by_text("CT").first.wait_for()
+    notes = page.locator("#image-notes").inner_text()
+    assert "Similar" in notes and "not a medical model" in notes
+    html = page.content()
+    for value in CANARIES.values():
+        assert value.split("^")[0].lower() not in html.lower(), f"{value} reached the page"
+    shot(page, served, "images")
+
+    multi = tmp_path / "multi.dcm"
+    shutil.copy(DICOM / "MR_head_10frame_emri_small.dcm", multi)
+    page.locator("#image-upload button[aria-label='Clear']").click()
+    page.locator("#image-upload input[type='file']").set_input_files(str(multi))
+    slider = page.locator("#frame")
+    slider.wait_for(timeout=60_000)
+    assert slider.locator("input[type='number']").get_attribute("max") == "10"
+    shot(page, served, "images-multiframe")
+
+
+def test_case_to_plan_shows_the_interaction_flag_and_downloads_markdown(
+    page: Page, served: Served
+) -> None:
+    page.get_by_role("tab", name="Case → plan").click()
+    page.locator("#case-text textarea").fill(
+        "62-year-old woman after breast cancer treatment with troublesome hot flashes. "
+        "Medications: simvastatin 40 mg daily, clarithromycin 500 mg twice daily. "
+        "No known allergies. Creatinine 0.9 mg/dL, weight 70 kg."
+    )
+    page.get_by_role("button", name="Draft plan").click()
+    flags = page.locator("#plan-flags")
+    flags.get_by_text("interaction").first.wait_for(timeout=ANSWER_TIMEOUT * 1000)
+    text = flags.inner_text().lower()
+    assert "simvastatin" in text and "clarithromycin" in text
+    plan = page.locator("#plan").inner_text()
+    assert "Safety flags" in plan and re.search(r"\[\d+\]", plan)
+    with page.expect_download() as download:
+        page.locator("#plan-file a").first.click()
+    saved = Path(download.value.path())
+    assert "Safety flags" in saved.read_text(encoding="utf-8")
+    shot(page, served, "case-plan")
+
+
+def test_guideline_lookup_ranks_highlighted_passages_with_provenance(
+    page: Page, served: Served
+) -> None:
+    page.get_by_role("tab", name="Guideline lookup").click()
+    query = page.locator("#lookup-query textarea")
+    query.fill("gabapentin for hot flashes")
+    query.press("Enter")
+    passages = page.locator("#lookup-results .passage")
+    passages.first.wait_for(timeout=30_000)
+    assert passages.count() == 8
+    assert passages.first.locator("mark").count() >= 1
+    provenance = passages.first.locator(".provenance").inner_text()
+    assert "licence:" in provenance and "score" in provenance
+    shot(page, served, "lookup")
+
+
+def test_status_tab_names_the_model_the_knowledge_base_and_licences(
+    page: Page, served: Served
+) -> None:
+    assert served.model in page.locator("#status-banner").inner_text()
+    page.get_by_role("tab", name="Status").click()
+    status = page.locator("#status").inner_text()
+    assert served.model in status and "guideline passages" in status
+    assert "nci-pdq-hp:" in status and "Version" in status
+    shot(page, served, "status")
+
+
+def test_two_clinicians_at_once_are_queued_and_never_see_each_other(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    first, second = open_app(browser, served), open_app(browser, served)
+    xray = SHARED / "images" / "cxr-sample-fullres" / "nih_00000001_000_512px.png"
+    questions = {
+        "KESTREL": "Patient code KESTREL-4471: which drugs reduce hot flashes?",
+        "HERON": "Patient code HERON-9083: how is chemotherapy-induced nausea prevented?",
+    }
+    try:
+        # Playwright's sync pages belong to this thread: submit both, then wait for both,
+        # so that the two turns are in flight on the server at once.
+        done = (finished_answers(first).count(), finished_answers(second).count())
+        submit(first, questions["KESTREL"], files=(xray,))
+        submit(second, questions["HERON"])
+        wait_until(
+            lambda: (
+                finished_answers(first).count() > done[0]
+                and finished_answers(second).count() > done[1]
+            ),
+            ANSWER_TIMEOUT * 2,
+            "both clinicians' answers",
+        )
+        one, two = first.content(), second.content()
+        assert "KESTREL" in one and "HERON" not in one
+        assert "HERON" in two and "KESTREL" not in two
+        assert "📎 attached image" in one and "📎 attached image" not in two
+        sessions = session_histories(served)
+        kestrel = [s for s, text in sessions.items() if "KESTREL" in text]
+        heron = [s for s, text in sessions.items() if "HERON" in text]
+        assert len(kestrel) == 1 and len(heron) == 1 and kestrel != heron
+        assert "HERON" not in sessions[kestrel[0]] and "KESTREL" not in sessions[heron[0]]
+        assert served.agent.session_images(kestrel[0])
+        assert not served.agent.session_images(heron[0])
+        shot(first, served, "chat-session-a")
+        shot(second, served, "chat-session-b")
+    finally:
+        first.context.close()
+        second.context.close()
+
+
+def session_histories(served: Served) -> dict[str, str]:
+    threads = {
+        str(c.config["configurable"]["thread_id"]) for c in served.agent.checkpointer.list(None)
+    }
+    return {t: repr(served.agent.history(t)) for t in threads}
+
+
+def test_engine_lost_mid_answer_is_one_sentence_and_the_next_question_works(
+    page: Page, served: Served
+) -> None:
+    before = finished_answers(page).count()
+    submit(page, "Which drugs reduce hot flashes in women with breast cancer?")
+    answer = bot_messages(page).filter(has_not_text="attached image")
+    wait_until(
+        lambda: bot_messages(page).count() > 0 and len(answer.last.inner_text()) > 20,
+        ANSWER_TIMEOUT,
+        "the first streamed words",
+    )
+    assert finished_answers(page).count() == before, "answered before the engine was cut"
+    served.proxy.cut()
+    try:
+        wait_until(lambda: finished_answers(page).count() > before, 60, "the fallback answer")
+        flags = page.locator("#flags").inner_text()
+        engine_lines = [line for line in flags.splitlines() if line.startswith("⚙️")]
+        assert len(engine_lines) == 1, flags
+        assert footnote_numbers(page), "the fallback answer lost its citations"
+        page.locator("#status-banner").get_by_text("unreachable").wait_for(timeout=20_000)
+        shot(page, served, "chat-engine-down")
+    finally:
+        served.proxy.restore()
+    page.locator("#status-banner").get_by_text("Engine ready").wait_for(timeout=20_000)
+    answer_and_watch(page, "How is chemotherapy-induced nausea prevented?")
+    assert "⚙️" not in page.locator("#flags").inner_text()
