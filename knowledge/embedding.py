@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib.util
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,16 @@ class Embedder:
         if self.model_path == default_embedder_path().resolve():
             return "all-MiniLM-L6-v2"
         return self.model_path.name
+
+    @property
+    def license(self) -> str:
+        """The licence the model card (README.md front matter) states, or "not stated"."""
+        try:
+            card = (self.model_path / "README.md").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "not stated"
+        found = re.search(r"^license:\s*(\S.*)$", card[:4000], re.MULTILINE)
+        return found.group(1).strip() if found else "not stated"
 
     @property
     def model(self) -> SentenceTransformer:

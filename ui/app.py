@@ -306,7 +306,7 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             f"**Knowledge base:** {current.knowledge}",
             f"**Version:** {current.version}",
             "**Licences:**",
-            *[f"- {licence}" for licence in current.licences],
+            *[f"- {_markdown_escape(licence)}" for licence in current.licences],
         ]
         return "\n\n".join(lines)
 
@@ -458,10 +458,15 @@ class WatchedEngine(Protocol):
 
 
 def status_reporter(
-    engine: WatchedEngine | None, stats: KnowledgeBaseStats, *, no_engine: str
+    engine: WatchedEngine | None,
+    stats: KnowledgeBaseStats,
+    *,
+    no_engine: str,
+    model_licences: Sequence[str] = (),
 ) -> Callable[[], AppStatus]:
-    """What the banner and the Status tab show, read from the engine each time."""
-    licences = [f"{c.name}: {c.license or 'not stated'}" for c in stats.corpora]
+    """What the banner and the Status tab show, read from the engine each time; the licences
+    of the models (`model_licences`) and of every corpus."""
+    licences = [*model_licences, *(f"{c.name}: {c.license or 'not stated'}" for c in stats.corpora)]
     knowledge = f"{stats.chunks:,} guideline passages in {len(stats.corpora)} corpora"
 
     def report() -> AppStatus:
@@ -505,6 +510,11 @@ def launch(
         prevent_thread_lock=not block,
         css=CSS,
     )
+
+
+def _markdown_escape(text: str) -> str:
+    """Licence and source text shown as written (a "raw/*.md" must not start italics)."""
+    return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
 
 
 def _version() -> str:

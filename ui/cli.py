@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent.settings import Settings, apply_offline_environment
+from ui.eval_cli import eval_app
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
@@ -33,6 +34,7 @@ kb_app = typer.Typer(help="Knowledge base information.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 models_app = typer.Typer(help="Local LLM folders that the engine serves.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
 
 EXIT_USER_ERROR = 2
 
@@ -864,12 +866,41 @@ def _serve_app(
                 )
         agent = Agent(settings, kb, llm, model_name=model)
 
-    app = build_app(agent, status_reporter(watched, stats, no_engine="no LLM engine (--no-engine)"))
+    app = build_app(
+        agent,
+        status_reporter(
+            watched,
+            stats,
+            no_engine="no LLM engine (--no-engine)",
+            model_licences=_model_licences(settings, agent),
+        ),
+    )
     typer.echo(f"Serving clinassist on http://{host}:{port} (Ctrl-C stops it).")
     try:
         launch(app, host=host, port=port, credentials=credentials)
     finally:
         agent.close()
+
+
+def _model_licences(settings: Settings, agent: Any) -> list[str]:
+    """One line per model the app runs: the prepared LLM(s), the embedder, the image encoder."""
+    from agent.models import list_models
+    from tools.errors import ToolError
+
+    lines = [
+        f"LLM {m.name}: {m.license} (from {Path(m.source).name})"
+        for m in list_models(settings.data_dir)
+    ]
+    if settings.llm_url:
+        lines.append(f"LLM at {settings.llm_url}: as the hospital's model store states")
+    embedder = agent.kb.embedder
+    lines.append(f"embedder {embedder.name}: {embedder.license}")
+    try:
+        info = settings.imaging.encoder().info
+        lines.append(f"image encoder {info.name}: {info.license}")
+    except ToolError as exc:  # the Images tab reports it too
+        lines.append(f"image encoder: {exc}")
+    return lines
 
 
 def _start_engine_for_serve(settings: Settings) -> Any:

@@ -43,3 +43,7 @@ def test_any_local_sentence_transformers_folder(tmp_path: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="does not exist"):
         Embedder(tmp_path / "nowhere")
+
+
+def test_the_packaged_embedder_states_its_licence(embedder: Embedder) -> None:
+    assert embedder.license == "apache-2.0"  # from the model card shipped in the package

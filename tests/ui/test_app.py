@@ -56,3 +56,15 @@ def test_the_case_form_becomes_the_json_the_agent_reads() -> None:
     assert '"age_years": 70' in text and '"medications": ["a", "b"]' in text
     assert '"labs": [{"name": "creatinine", "value": 1.1, "unit": "mg/dL"}]' in text
     assert CaseForm(text="pasted case", medications="x").case_text() == "pasted case"
+
+
+def test_status_lists_model_licences_first_and_shows_licence_text_as_written() -> None:
+    from knowledge.base import CorpusStats, KnowledgeBaseStats
+    from ui.app import _markdown_escape, status_reporter
+
+    corpus = CorpusStats("nci-pdq-hp", 13, 13, 1200, "public domain; see raw/*.md")
+    stats = KnowledgeBaseStats(1200, "embedded", "c", "e", "current", [corpus])
+    report = status_reporter(None, stats, no_engine="no engine", model_licences=["LLM m: MIT"])()
+    assert report.licences == ["LLM m: MIT", "nci-pdq-hp: public domain; see raw/*.md"]
+    assert not report.ready and report.engine == "no engine" and "1,200" in report.knowledge
+    assert _markdown_escape("raw/*.md [x]") == "raw/\\*.md \\[x\\]"
