@@ -120,12 +120,18 @@ def parse_case(text: str) -> Case:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise CaseError(f"The case looks like JSON but does not parse ({exc.msg}).") from None
+        except RecursionError:  # json raises this, not JSONDecodeError, for deep nesting
+            raise CaseError("The case looks like JSON but is nested too deeply.") from None
         if not isinstance(data, dict):
             raise CaseError("A JSON case must be an object.")
         if data.get("resourceType") == "Bundle":
             return case_from_fhir(data)
         if "resourceType" in data:
-            raise CaseError(f"A FHIR case must be a Bundle, not a {data['resourceType']}.")
+            kind = data["resourceType"]
+            # Only a resource type's name is echoed: the value is the user's and may hold anything.
+            if isinstance(kind, str) and re.fullmatch(r"[A-Z][A-Za-z]{0,63}", kind):
+                raise CaseError(f"A FHIR case must be a Bundle, not a {kind}.")
+            raise CaseError('A FHIR case must be a Bundle (resourceType "Bundle").')
         return case_from_form(data)
     return case_from_text(stripped)
 
@@ -133,6 +139,8 @@ def parse_case(text: str) -> Case:
 def _one_sentence(exc: ValidationError, what: str) -> CaseError:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "the case"
+    if not re.fullmatch(r"[\w. ]{1,64}", where, flags=re.ASCII):
+        where = repr(where[:40])  # a name the user made up: quoted, short, one line
     return CaseError(f"The {what} has an invalid {where}: {first['msg']}.")
 
 
@@ -183,6 +191,10 @@ def case_from_fhir(data: dict[str, Any], today: dt.date | None = None) -> Case:
     except (ValidationError, ValueError) as exc:
         message = str(exc).splitlines()[0][:160]
         raise CaseError(f"The FHIR Bundle is not valid R4 ({message}).") from None
+    except (TypeError, KeyError):  # fhir.resources looks the resource class up by name
+        raise CaseError(
+            "The FHIR Bundle is not valid R4 (an entry has an unknown or missing resourceType)."
+        ) from None
     # typed loosely: each resource type has its own fields, read by name below
     resources: list[Any] = [e.resource for e in bundle.entry or [] if e.resource is not None]
     medications_by_id = {

@@ -289,6 +289,9 @@ def load_jsonl(
         except json.JSONDecodeError as exc:
             warn(f"{source}:{line_number}: not valid JSON ({exc.msg}); line skipped")
             continue
+        except RecursionError:  # json raises this, not JSONDecodeError, for deep nesting
+            warn(f"{source}:{line_number}: JSON nested too deeply; line skipped")
+            continue
         if not isinstance(record, dict):
             warn(f"{source}:{line_number}: not a JSON object; line skipped")
             continue

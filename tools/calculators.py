@@ -18,6 +18,7 @@ validation, and `validate_input` / the tools turn that into one sentence a user 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Annotated, Final, TypeVar
@@ -700,6 +701,8 @@ def validation_sentence(exc: ValidationError, calculator: str) -> str:
     parts: list[str] = []
     for error in exc.errors(include_url=False):
         field = ".".join(str(part) for part in error["loc"])
+        if not re.fullmatch(r"[\w.]{0,64}", field, flags=re.ASCII):
+            field = _shown(field)  # an unknown name from the caller: quoted, short, one line
         kind = error["type"]
         ctx = error.get("ctx") or {}
         if kind == "missing":

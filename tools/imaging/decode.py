@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from tools.errors import ImageError
 from tools.imaging.deid import BurnedIn, SafeMetadata, deidentify, safe_metadata
+
+_T = TypeVar("_T")
 
 MAX_PIXELS = 80_000_000  # per image, all frames together (a 40000x40000 PNG is 1.6e9)
 MONTAGE_MAX_FRAMES = 16
@@ -170,11 +173,10 @@ def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
 
 def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
     import pydicom
-    from pydicom.errors import InvalidDicomError
 
     try:
         dataset = pydicom.dcmread(path, force=force)
-    except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError):
+    except Exception:  # pydicom's parser raises many types (zlib.error, struct.error, ...)
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.") from None
     if "SOPClassUID" not in dataset and "PixelData" not in dataset:
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.")
@@ -184,7 +186,7 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
         raise ImageError(
             f"The DICOM header cannot be de-identified ({type(exc).__name__}), so it is not used."
         ) from None
-    modality = str(dataset.get("Modality", "")) or None
+    modality = _header(dataset, "Modality", str, "", "modality") or None
     if "PixelData" not in dataset:
         what = NO_IMAGE_MODALITIES.get(modality or "", "a DICOM object")
         raise ImageError(f"The DICOM file is {what} with no image to show.")
@@ -192,11 +194,9 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
         raise ImageError(
             f"The DICOM file is {NO_IMAGE_MODALITIES[modality]}, not an image to show."
         )
-    try:
-        rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
-        frames = int(dataset.get("NumberOfFrames", 1) or 1)
-    except (ValueError, TypeError):
-        raise ImageError("The DICOM header has invalid image dimensions.") from None
+    rows = _header(dataset, "Rows", int, 0, "image dimensions")
+    columns = _header(dataset, "Columns", int, 0, "image dimensions")
+    frames = _header(dataset, "NumberOfFrames", int, 1, "image dimensions") or 1
     _check_size(rows, columns, frames)
     try:
         array = dataset.pixel_array
@@ -209,27 +209,39 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
             f"The DICOM pixel data cannot be decoded ({type(exc).__name__}); the file may be "
             "truncated or corrupt."
         ) from None
-    photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2"))
-    samples = int(dataset.get("SamplesPerPixel", 1))
+    photometric = _header(
+        dataset, "PhotometricInterpretation", str, "MONOCHROME2", "photometric interpretation"
+    )
+    samples = _header(dataset, "SamplesPerPixel", int, 1, "samples per pixel")
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        if not np.isfinite(_header(dataset, keyword, float, 0.0, "rescale values")):
+            raise ImageError("The DICOM header has invalid rescale values.")
     if frames == 1:
         array = array[np.newaxis, ...]
-    if photometric == "PALETTE COLOR":
-        from pydicom.pixels.processing import apply_color_lut
+    try:
+        if photometric == "PALETTE COLOR":
+            from pydicom.pixels.processing import apply_color_lut
 
-        array = apply_color_lut(array, dataset)
-        photometric = "RGB"
-    elif samples == 1:
-        from pydicom.pixels.processing import apply_modality_lut
+            array = apply_color_lut(array, dataset)
+            photometric = "RGB"
+        elif samples == 1:
+            from pydicom.pixels.processing import apply_modality_lut
 
-        array = apply_modality_lut(array, dataset)
-    else:
-        photometric = "RGB"  # pydicom converts YBR to RGB when decoding
-    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing")
+            array = apply_modality_lut(array, dataset)
+        else:
+            photometric = "RGB"  # pydicom converts YBR to RGB when decoding
+    except Exception as exc:  # a palette or rescale the header describes but does not hold
+        raise ImageError(
+            f"The DICOM lookup table or rescale values cannot be applied ({type(exc).__name__})."
+        ) from None
+    pixel_spacing = _header(dataset, "PixelSpacing", _spacing, None, "pixel spacing") or _header(
+        dataset, "ImagerPixelSpacing", _spacing, None, "pixel spacing"
+    )
     window = None
-    center, width = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+    center = _header(dataset, "WindowCenter", _first_value, None, "window centre")
+    width = _header(dataset, "WindowWidth", _first_value, None, "window width")
     if center is not None and width is not None:
-        window = (_first_value(center), _first_value(width))
-    pixel_spacing = (float(spacing[0]), float(spacing[1])) if spacing else None
+        window = (center, width)
     return ImageStudy(
         kind=SourceKind.DICOM,
         pixels=np.asarray(array),
@@ -249,11 +261,25 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
     )
 
 
+def _header(dataset: Any, keyword: str, convert: Callable[[Any], _T], default: _T, what: str) -> _T:
+    """One header value, converted; a value that does not parse is the file's fault, not ours."""
+    try:
+        value = dataset.get(keyword)
+        empty = value is None or (not isinstance(value, int | float) and not value)
+        return default if empty else convert(value)
+    except Exception:  # pydicom converts raw values lazily and raises many types for bad ones
+        raise ImageError(f"The DICOM header has invalid {what}.") from None
+
+
 def _first_value(value: Any) -> float:
     """Window centre/width may be multi-valued (several windows); the first is the default."""
     from pydicom.multival import MultiValue
 
     return float(value[0]) if isinstance(value, MultiValue) else float(value)
+
+
+def _spacing(value: Any) -> tuple[float, float]:
+    return float(value[0]), float(value[1])
 
 
 # --------------------------------------------------------------------------- rendering
