@@ -24,6 +24,7 @@ BENCHMARKS = (
     "query_latency",
     "llm_engine",
     "imaging",
+    "app",
 )
 
 
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # Imported after the offline environment is set (they import the knowledge layer).
     from bench import agent as agent_bench
+    from bench import app as app_bench
     from bench import (
         citations,
         imaging,
@@ -75,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = llm_engine.main([])
             elif name == "imaging":
                 status = imaging.main([])
+            elif name == "app":
+                status = app_bench.main([])
             elif name == "ingest_corpus":
                 status = ingest_corpus.main(["--data-dir", str(corpus_dir)])
             else:

@@ -427,7 +427,7 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             try:
                 result = agent.ask(question, session_id=session_id or None, case=case or None)
             except USER_ERRORS as exc:
-                raise gr.Error(str(exc)) from None
+                raise _user_error(exc) from None
             return result.as_json()
 
         def plan(case: str) -> dict[str, Any]:
@@ -435,7 +435,7 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             try:
                 return agent.plan(case).model_dump(mode="json")
             except USER_ERRORS as exc:
-                raise gr.Error(str(exc)) from None
+                raise _user_error(exc) from None
 
         def search(query: str, k: int = 8, corpus: str = "") -> list[dict[str, Any]]:
             """Ranked guideline passages with provenance; no LLM."""
@@ -445,7 +445,7 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             try:
                 found = agent.lookup(query, k=int(k), corpus=corpora_wanted)
             except USER_ERRORS as exc:
-                raise gr.Error(str(exc)) from None
+                raise _user_error(exc) from None
             return [PassageResult.of(p).model_dump() for p in found]
 
         for fn, name in ((ask, "ask"), (plan, "plan"), (search, "search")):
@@ -510,6 +510,11 @@ def launch(
         prevent_thread_lock=not block,
         css=CSS,
     )
+
+
+def _user_error(exc: Exception) -> gr.Error:
+    """The one sentence the API caller sees; a user's mistake prints no server traceback."""
+    return gr.Error(str(exc), print_exception=False)
 
 
 def _markdown_escape(text: str) -> str:

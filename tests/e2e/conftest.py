@@ -22,23 +22,12 @@ from agent.llm import client_for
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
+from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import REPO_ROOT, SHARED
 from tests.netproxy import CuttableProxy
 from tools.imaging.similar import index_images
 from ui.app import build_app, launch, status_reporter
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium keeps dialling Google on this closed network.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CXR = SHARED / "images" / "cxr-nih1000-64px"
 NOTICE_START = "clinassist supports, and does not replace"
 
@@ -95,9 +84,7 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get).")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-        )
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

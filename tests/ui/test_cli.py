@@ -176,6 +176,8 @@ def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
         assert passages[0]["title"].startswith("Hot Flashes and Night Sweats")
         answer = client.predict("Which drugs reduce hot flashes?", "", "", api_name="/ask")
         assert answer["mode"] == "extractive" and answer["citations"]
+        with pytest.raises(Exception, match="Type a question"):  # one sentence, no traceback
+            client.predict("  ", "", "", api_name="/ask")
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=60)
