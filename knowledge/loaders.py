@@ -281,7 +281,9 @@ def load_jsonl(
     text = _read_text(path)
     seen_ids: set[str] = set()
     produced = 0
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines ends records at "\n" only: splitlines() would also cut at U+2028, U+0085 and
+    # other characters that a JSON string may hold raw, and lose the record.
+    for line_number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
