@@ -25,6 +25,7 @@ from knowledge.embedding import Embedder
 from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import REPO_ROOT, SHARED
 from tests.netproxy import CuttableProxy
+from tools.imaging.probe import probes_dir, train_probe
 from tools.imaging.similar import index_images
 from ui.app import build_app, launch, status_reporter
 
@@ -49,7 +50,12 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def served(pdq_data_dir: Path, embedder: Embedder, engine: EngineStatus) -> Iterator[Served]:
+def served(
+    pdq_data_dir: Path,
+    embedder: Embedder,
+    engine: EngineStatus,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Served]:
     """The app as `clinassist serve` builds it, on a free loopback port, in this process."""
     assert engine.url and engine.model
     target = urlparse(engine.url)
@@ -66,6 +72,21 @@ def served(pdq_data_dir: Path, embedder: Embedder, engine: EngineStatus) -> Iter
             labels_csv=CXR / "labels.csv",
             deid_seed=imaging.deid_seed(),
         )
+        # A probe on the validation images alone (stratified 60/20/20): its output and its
+        # measured AUROC are what the Images tab must show; its quality is not under test.
+        labels = tmp_path_factory.mktemp("probe") / "labels.csv"
+        rows = [line.split(",") for line in (CXR / "labels.csv").read_text().splitlines()[1:]]
+        labels.write_text(
+            "path,label\n"
+            + "".join(
+                f"{CXR / path},{label}\n" for path, split, label, *_ in rows if split == "valid"
+            ),
+            encoding="utf-8",
+        )
+        probe = train_probe(
+            CXR / "valid", labels, imaging.encoder(), name="e2e-cxr", deid_seed=imaging.deid_seed()
+        )
+        probe.save(probes_dir(settings.data_dir))
     llm = client_for(settings, proxy.url, engine.model, lambda: False)
     agent = Agent(settings, kb, llm, model_name=engine.model)
     app = build_app(agent, status_reporter(RemoteEngine(proxy.url), kb.stats(), no_engine=""))

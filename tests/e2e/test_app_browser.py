@@ -112,6 +112,7 @@ def test_uploaded_dicom_is_rendered_with_no_identifying_metadata(
     metadata.get_by_text("CT").first.wait_for()
     notes = page.locator("#image-notes").inner_text()
     assert "Similar" in notes and "not a medical model" in notes
+    assert "Probe e2e-cxr" in notes and "test AUROC" in notes
     html = page.content()
     for value in CANARIES.values():
         assert value.split("^")[0].lower() not in html.lower(), f"{value} reached the page"
