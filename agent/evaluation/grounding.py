@@ -17,14 +17,16 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.evaluation.report import Proportion, RunInfo, markdown_table
+from agent.evaluation.report import EngineInfo, Proportion, RunInfo, markdown_table
 
 if TYPE_CHECKING:
     from agent.llm import LLMClient
     from agent.settings import Settings
     from knowledge.base import KnowledgeBase
+    from knowledge.embedding import Embedder
 
 K = 8
 
@@ -357,3 +359,46 @@ def evidence_strengths(kb: KnowledgeBase, questions: Sequence[str]) -> list[floa
     from agent.grounding import evidence_strength
 
     return [evidence_strength(kb.search(q, k=K)) for q in questions]
+
+
+def evaluate_grounding(
+    settings: Settings,
+    embedder: Embedder,
+    llm: LLMClient | None,
+    *,
+    engine: EngineInfo,
+    limit: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> GroundingReport:
+    """The first `limit` PubMedQA abstracts indexed as in the retrieval evaluation; their
+    questions answered by the agent (its sessions and audit rows in a temporary folder, never
+    the clinicians' trail), then the abstention rates at the configured threshold."""
+    import tempfile
+
+    from agent.evaluation.report import KnowledgeBaseInfo
+    from agent.evaluation.retrieval import open_eval_pubmedqa
+
+    items, kb, _, _ = open_eval_pubmedqa(settings, embedder, limit, progress=progress)
+    questions = [item.question for item in items]
+    mode = "extractive" if settings.extractive_answers else "generated"
+    with tempfile.TemporaryDirectory(prefix="clinassist-eval-grounding-") as temp:
+        agent_settings = settings.model_copy(update={"data_dir": Path(temp)})
+        progress(f"{len(questions)} {mode} answers ...")
+        citations = citation_validity(agent_settings, kb, llm, questions, progress)
+    progress(f"evidence strength of {len(questions)} + {len(OUT_OF_SCOPE_QUESTIONS)} questions ...")
+    abstention = rates_at(
+        settings.abstain_threshold,
+        evidence_strengths(kb, questions),
+        evidence_strengths(kb, OUT_OF_SCOPE_QUESTIONS),
+    )
+    run = RunInfo(
+        task="grounding",
+        limit=limit,
+        sample=(
+            f"the first {len(questions)} PubMedQA PQA-L questions (their abstracts indexed) and "
+            f"{len(OUT_OF_SCOPE_QUESTIONS)} fixed non-medical questions"
+        ),
+        engine=engine,
+        knowledge_base=KnowledgeBaseInfo.of(kb),
+    )
+    return GroundingReport(run, mode, citations, abstention)

@@ -53,8 +53,11 @@ ANSWER_TOKENS = 12
 # runs ~3-4 characters per token in SmolLM2's tokenizer; 2.5 leaves room for the template).
 CHARS_PER_TOKEN = 2.5
 TEMPLATE_TOKENS = 80
-# Passage characters at most, whatever the context: prefill time on a CPU grows with it.
-DEFAULT_CONTEXT_CHARS = 2400
+# Passage characters at most, whatever the context window: prefill dominates on a CPU (measured
+# with SmolLM2-135M on 2 shared cores: ~2 s for a short question, ~26 s with 900 more tokens),
+# so the local engine gets a few hundred tokens of passages; an engine by URL (GPUs) more.
+LOCAL_CONTEXT_CHARS = 800
+REMOTE_CONTEXT_CHARS = 8000
 PASSAGES = 4
 WORKERS = 4  # concurrent requests: vLLM batches them
 
@@ -303,7 +306,7 @@ def evaluate_qa(
     context_tokens: int,
     limit: int | None,
     seed: int = 0,
-    context_chars: int = DEFAULT_CONTEXT_CHARS,
+    context_chars: int = LOCAL_CONTEXT_CHARS,
     subsets: Sequence[str] = tuple(SUBSETS),
     path: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,

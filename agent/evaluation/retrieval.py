@@ -210,16 +210,15 @@ class RetrievalReport:
         )
 
 
-def evaluate_retrieval(
+def open_eval_pubmedqa(
     settings: Settings,
     embedder: Embedder,
-    *,
-    limit: int | None = None,
+    limit: int | None,
     path: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
-) -> RetrievalReport:
-    """The first `limit` PubMedQA abstracts indexed (under data_dir/eval/pubmedqa, with the
-    configured embedder, store and fusion settings), then their questions asked."""
+) -> tuple[list[PubMedQAItem], KnowledgeBase, IngestReport, float]:
+    """The first `limit` PubMedQA items, their abstracts indexed under data_dir/eval/pubmedqa
+    with the configured embedder, store and fusion settings (a new limit replaces the last)."""
     items = load_pubmedqa(require_file(path or pubmedqa_file(), "PubMedQA file"), limit)
     progress(f"indexing {len(items)} PubMedQA abstracts ...")
     kb, report, seconds = build_knowledge_base(
@@ -230,6 +229,20 @@ def evaluate_retrieval(
         chroma_url=settings.chroma_url,
         params=settings.retrieval,
     )
+    return items, kb, report, seconds
+
+
+def evaluate_retrieval(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    limit: int | None = None,
+    path: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RetrievalReport:
+    """The first `limit` PubMedQA abstracts indexed (under data_dir/eval/pubmedqa, with the
+    configured embedder, store and fusion settings), then their questions asked."""
+    items, kb, report, seconds = open_eval_pubmedqa(settings, embedder, limit, path, progress)
     stats = kb.stats()
     # the abstracts really in the collection (not the ones written): the check that they landed
     documents = next((c.documents for c in stats.corpora if c.name == CORPUS_NAME), 0)

@@ -79,3 +79,36 @@ def test_eval_qa_with_the_engine_down_is_one_sentence(tmp_path: Path) -> None:
     )
     assert_one_sentence_error(result)
     assert url.removesuffix("/v1") in result.stderr
+
+
+def test_eval_grounding_json_reports_citation_validity_and_abstention(tmp_path: Path) -> None:
+    if not pubmedqa_file().is_file():
+        pytest.skip("../shared/eval/pubmedqa is not present")
+    result = run("eval", "grounding", "--limit", "3", "--json", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["answer_mode"] == "extractive"  # the packaged model's default: no engine
+    assert report["run"]["engine"]["kind"] == "not used"
+    citations = report["citations"]
+    assert citations["answers"] == 3
+    for key in ("markers_valid", "cited_sentences_supported", "claims_supported", "abstained"):
+        share = citations[key]
+        assert 0.0 <= share["ci95"][0] <= share["value"] <= share["ci95"][1] <= 1.0
+    abstention = report["abstention"]
+    assert abstention["threshold"] == pytest.approx(0.35)
+    assert abstention["in_scope_wrongly_abstained"]["n"] == 3
+    assert abstention["out_of_scope_correctly_abstained"]["n"] >= 100
+
+
+def test_eval_imaging_json_reports_probe_auroc_beside_the_majority_class(tmp_path: Path) -> None:
+    from agent.evaluation.imaging import cxr_dir
+
+    if not (cxr_dir() / "labels.csv").is_file():
+        pytest.skip("../shared/images/cxr-nih1000-64px is not present")
+    result = run("eval", "imaging", "--limit", "12", "--json", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    auroc = report["test_auroc"]
+    assert 0.0 <= auroc["low"] <= auroc["value"] <= auroc["high"] <= 1.0
+    assert report["majority_auroc"] == 0.5 and report["n"] == {"train": 12, "valid": 12, "test": 12}
+    assert report["dataset"]["name"] == "cxr-nih1000-64px"
