@@ -226,13 +226,23 @@ class Agent:
     # ------------------------------------------------------------------ services for the UI
 
     def lookup(
-        self, query: str, *, k: int | None = None, corpus: Sequence[str] = ()
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        corpus: Sequence[str] = (),
+        source: Sequence[str] = (),
     ) -> list[Passage]:
-        """Guideline search without the LLM (the lookup tab and the API's `search`)."""
+        """Guideline search without the LLM (the lookup tab and the API's `search`), limited
+        to some corpora and/or source files when given."""
         from knowledge.types import SearchFilters
 
-        filters = SearchFilters(corpus=tuple(corpus)) if corpus else None
-        return self.kb.search(query, k=k or self.settings.retrieval_k, filters=filters)
+        filters = SearchFilters(corpus=tuple(corpus), source=tuple(source))
+        return self.kb.search(
+            query,
+            k=k or self.settings.retrieval_k,
+            filters=None if filters.is_empty() else filters,
+        )
 
     def plan(self, case_text: str) -> Plan:
         """A cited treatment plan for a case (free text, JSON form or FHIR R4 Bundle)."""

@@ -242,9 +242,10 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             history.append({"role": "assistant", "content": f"⚠️ {exc}"})
             yield history, citations_html(citations), flags_markdown(flags), cleared
 
-    def lookup(query: str, corpus: list[str] | None, k: float) -> str:
+    def lookup(query: str, corpus: list[str] | None, source: list[str] | None, k: float) -> str:
         try:
-            return passages_html(agent.lookup(query, k=int(k), corpus=corpus or ()), query)
+            found = agent.lookup(query, k=int(k), corpus=corpus or (), source=source or ())
+            return passages_html(found, query)
         except USER_ERRORS as exc:
             return f"<p class='error'>{_escape(str(exc))}</p>"
 
@@ -381,9 +382,16 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             with gr.Row():
                 query = gr.Textbox(label="Search the guidelines", scale=4, elem_id="lookup-query")
                 corpus = gr.Dropdown(corpora, multiselect=True, label="Corpora", scale=2)
+                source = gr.Dropdown(
+                    _sources(agent),
+                    multiselect=True,
+                    label="Sources (files)",
+                    scale=2,
+                    elem_id="lookup-source",
+                )
                 k = gr.Slider(1, 20, value=8, step=1, label="Passages", scale=1)
             results = gr.HTML(elem_id="lookup-results")
-            query.submit(lookup, [query, corpus, k], results, api_visibility="private")
+            query.submit(lookup, [query, corpus, source, k], results, api_visibility="private")
         with gr.Tab("Images"):
             with gr.Row():
                 with gr.Column():
@@ -437,13 +445,15 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             except USER_ERRORS as exc:
                 raise _user_error(exc) from None
 
-        def search(query: str, k: int = 8, corpus: str = "") -> list[dict[str, Any]]:
-            """Ranked guideline passages with provenance; no LLM."""
+        def search(
+            query: str, k: int = 8, corpus: str = "", source: str = ""
+        ) -> list[dict[str, Any]]:
+            """Ranked guideline passages with provenance; no LLM. Corpora and source files
+            comma-separated ("" for all)."""
             from tools.guidelines import PassageResult
 
-            corpora_wanted = [c.strip() for c in corpus.split(",") if c.strip()]
             try:
-                found = agent.lookup(query, k=int(k), corpus=corpora_wanted)
+                found = agent.lookup(query, k=int(k), corpus=_split(corpus), source=_split(source))
             except USER_ERRORS as exc:
                 raise _user_error(exc) from None
             return [PassageResult.of(p).model_dump() for p in found]
@@ -540,6 +550,15 @@ def _corpora(agent: Agent) -> list[str]:
         return [c.name for c in agent.kb.stats().corpora]
     except USER_ERRORS:
         return []
+
+
+def _sources(agent: Agent) -> list[tuple[str, str]]:
+    """(corpus/file, file) for the lookup tab's source filter; read once when the app starts."""
+    try:
+        keys = agent.kb.store.ids_by_source()
+    except USER_ERRORS:
+        return []
+    return sorted((f"{corpus}/{source}", source) for corpus, source in keys)
 
 
 def _split(text: str) -> list[str]:

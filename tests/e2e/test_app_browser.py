@@ -166,6 +166,19 @@ def test_guideline_lookup_ranks_highlighted_passages_with_provenance(
     assert "licence:" in provenance and "score" in provenance
     shot(page, served, "lookup")
 
+    # the same query limited to one source file: only that summary's passages
+    page.locator("#lookup-source input").fill("nausea")
+    page.locator("#lookup-source input").press("Enter")
+    page.locator("#lookup-source").get_by_text("nausea-nausea-hp-pdq.md").first.wait_for()
+    query.press("Enter")
+    wait_until(
+        lambda: "Hot Flashes" not in page.locator("#lookup-results").inner_text(),
+        30,
+        "passages from the chosen source only",
+    )
+    titles = page.locator("#lookup-results .passage h4").all_inner_texts()
+    assert titles and all("Nausea" in title for title in titles)
+
 
 def test_status_tab_names_the_model_the_knowledge_base_and_licences(
     page: Page, served: Served
