@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import tempfile
 import uuid
@@ -47,6 +48,7 @@ MODE_LABELS = {
 }
 BANNER_REFRESH_S = 5.0
 MAX_UPLOAD = "512mb"
+UPLOAD_SWEEP_S, UPLOAD_MAX_AGE_S = 3600, 12 * 3600
 IMAGE_TYPES = [".dcm", ".dicom", ".png", ".jpg", ".jpeg"]
 # Flags stand apart from the answer; citations read as footnotes.
 CSS = """
@@ -311,7 +313,12 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         ]
         return "\n\n".join(lines)
 
-    with gr.Blocks(title="clinassist") as app:
+    # Uploads (patient images, FHIR files) stay in the data dir, never the shared /tmp, and
+    # are swept once they are older than UPLOAD_MAX_AGE_S.
+    uploads = agent.settings.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
+    with gr.Blocks(title="clinassist", delete_cache=(UPLOAD_SWEEP_S, UPLOAD_MAX_AGE_S)) as app:
         session = gr.State()
         gr.Markdown("## clinassist — guideline-grounded clinical assistant")
         status_banner = gr.Markdown(banner(), elem_id="status-banner")

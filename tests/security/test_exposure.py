@@ -1,0 +1,124 @@
+"""What the app exposes (issue 7, security): loopback by default, never a share link, auth on
+the API as well as the page, uploads kept inside the data dir whatever name they arrive with."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agent.engine import free_port
+from agent.graph import Agent
+from agent.settings import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.ingest import ingest
+from tests.corpus import write_corpus
+from tests.ui.test_cli import CLI
+from ui.app import build_app, launch, status_reporter
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(url: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up")
+
+
+def test_launch_binds_loopback_and_never_shares(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: seen.update(kwargs))
+    with gr.Blocks() as app:
+        gr.Markdown("x")
+    launch(app, block=False)
+    assert seen["server_name"] == "127.0.0.1" and seen["share"] is False
+    assert seen["show_error"] is False and seen["auth"] is None
+
+
+def test_auth_is_enforced_on_the_api_as_well_as_the_page(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
+        "CLINASSIST_DATA_DIR": str(tmp_path / "data"),
+        "CLINASSIST_CORPUS_DIRS": str(corpus),
+    }
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--no-engine", "--port", str(port), "--auth", "nurse:correct-horse"],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url)
+        assert httpx.get(f"{url}/config", timeout=5).status_code == 401
+        assert httpx.get(f"{url}/gradio_api/info", timeout=5).status_code == 401
+        call = httpx.post(
+            f"{url}/gradio_api/call/search", json={"data": ["hot flashes", 3, "", ""]}, timeout=5
+        )
+        assert call.status_code == 401
+        with pytest.raises(Exception, match="credentials"):
+            Client(url, verbose=False)
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do; never an answer
+            Client(url, auth=("nurse", "wrong-password"), verbose=False)
+        client = Client(url, auth=("nurse", "correct-horse"), verbose=False)
+        assert client.predict("hot flashes", 3, "", "", api_name="/search")
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=60)
+    assert "gradio.live" not in output and "share" not in output.lower()
+
+
+@pytest.fixture
+def served_app(make_kb: Callable[..., KnowledgeBase], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    data_dir = tmp_path / "data"
+    ingest(make_kb(data_dir), [corpus])
+    kb = make_kb(data_dir)
+    agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), kb, None)
+    app = build_app(agent, status_reporter(None, kb.stats(), no_engine="none"))
+    port = free_port()
+    launch(app, port=port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}", data_dir
+    finally:
+        app.close()
+        agent.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../../../escape.dcm", "/etc/escape.dcm", "..\\..\\escape.dcm", "sub/../../escape.dcm"],
+)
+def test_an_uploaded_file_stays_in_the_data_dir_whatever_its_name(
+    served_app: tuple[str, Path], name: str, tmp_path: Path
+) -> None:
+    url, data_dir = served_app
+    response = httpx.post(
+        f"{url}/gradio_api/upload",
+        files={"files": (name, b"DICM not really", "application/octet-stream")},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    [stored] = response.json()
+    assert Path(stored).resolve().is_relative_to((data_dir / "uploads").resolve())
+    assert Path(stored).read_bytes() == b"DICM not really"
+    for outside in (Path("/etc/escape.dcm"), Path("/escape.dcm"), tmp_path / "escape.dcm"):
+        assert not outside.exists()
