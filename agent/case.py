@@ -316,6 +316,10 @@ def _list_after(text: str, labels: Iterable[str]) -> list[str]:
     return items
 
 
+_AGE_RE = re.compile(
+    r"(\d{1,3})\s*(?:-|\s)?\s*(?:years?|yrs?|y)(?:\s*|-)(?:old|o\b|/o)|\bage[d:]?\s*(\d{1,3})\b"
+    r"|(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b"
+)
 # "62-year-old woman with troublesome hot flashes on tamoxifen." -> "troublesome hot flashes"
 _PRESENTING_RE = re.compile(
     r"\b(?:presenting with|presents with|complaining of|c/o|with)\s+"
@@ -325,9 +329,13 @@ _PRESENTING_RE = re.compile(
 
 
 def _presenting_problems(text: str) -> list[str]:
-    """The problem a case's first sentence presents ("... with X"), when no field names one."""
-    first = re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0]
-    match = _PRESENTING_RE.search(first)
+    """The problem a case presents ("62-year-old woman with X"), when no field names one: read
+    from its first sentence that states an age, else from its first sentence."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n", text.strip()) if s.strip()]
+    if not sentences:
+        return []
+    aged = [s for s in sentences[:6] if _AGE_RE.search(s.lower())]
+    match = _PRESENTING_RE.search(aged[0] if aged else sentences[0])
     if not match:
         return []
     return [p.strip(" .") for p in re.split(r",|\band\b", match.group(1)) if p.strip(" .")]
@@ -336,11 +344,7 @@ def _presenting_problems(text: str) -> list[str]:
 def case_from_text(text: str) -> Case:
     lowered = text.lower()
     fields: dict[str, Any] = {}
-    age = re.search(
-        r"(\d{1,3})\s*(?:-|\s)?\s*(?:years?|yrs?|y)(?:\s*|-)(?:old|o\b|/o)|\bage[d:]?\s*(\d{1,3})\b"
-        r"|(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b",
-        lowered,
-    )
+    age = _AGE_RE.search(lowered)
     if age:
         fields["age_years"] = int(next(g for g in age.groups() if g))
     if re.search(r"\b(?:woman|female|lady|girl|mrs|she)\b|\b\d{1,3}\s*(?:yo|y/o)?\s*f\b", lowered):

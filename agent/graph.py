@@ -2,8 +2,9 @@
 
     intake -> retrieve -> agent <-> tools -> answer -> verify -> final
 
-- intake decodes and de-identifies attachments (they become `image-1`, `image-2` ... for the
-  session; a file name never reaches the model) and parses the case;
+- before the graph runs, attachments are decoded and de-identified (they become `image-1`,
+  `image-2` ... for the session; a file name never reaches the model or a checkpoint) and the
+  case is parsed (the checkpoints keep only its de-identified form); intake starts the turn;
 - retrieve searches the guidelines on every question (query: the question and the case's
   problems);
 - agent first runs the deterministic policy (every attachment analysed, the case's medications
@@ -103,8 +104,9 @@ EXAMPLE_TURN = (
 class InputState(TypedDict):
     question: str
     session_id: str
-    attachments: list[str]
-    case: str | None
+    new_images: list[str]  # ids of the images admitted this turn (decoded before the graph)
+    new_case: dict[str, Any] | None  # the de-identified case given this turn, if any
+    intake_flags: list[dict[str, Any]]
 
 
 class State(InputState, total=False):
@@ -198,14 +200,49 @@ class Agent:
                 f"The question is too long ({len(question):,} characters; the limit is "
                 f"{MAX_QUESTION_CHARS:,}): put long case text in the case field."
             )
+        # The case is parsed and the images decoded here, before the graph: its checkpoints
+        # (sessions.sqlite) then hold only the de-identified case and image ids, never the
+        # pasted case text or the uploaded files' paths and names.
+        flags: list[Flag] = []
+        case_json = None
+        if case:
+            try:
+                case_json = parse_case(case).model_dump(mode="json")
+            except CaseError as exc:
+                flags.append(Flag(FlagKind.ENGINE, f"The case was not used: {exc}"))
+        image_ids = self._admit_images(session, attachments, flags)
+        for flag in flags:
+            yield FlagEvent(flag)
         state: InputState = {
             "question": question,
             "session_id": session,
-            "attachments": [str(p) for p in attachments],
-            "case": case,
+            "new_images": image_ids,
+            "new_case": case_json,
+            "intake_flags": [_flag_dict(flag) for flag in flags],
         }
         config = {"configurable": {"thread_id": session}}
         yield from self.graph.stream(state, config, stream_mode="custom")
+
+    def _admit_images(
+        self, session: str, attachments: Sequence[Path], flags: list[Flag]
+    ) -> list[str]:
+        """Decode and de-identify each attachment into the session's images (`image-N`)."""
+        from tools.imaging.deid import installation_seed
+
+        image_ids: list[str] = []
+        seed = installation_seed(self.settings.data_dir)
+        for position, path in enumerate(attachments, start=1):
+            try:
+                study = read_image(Path(path), deid_seed=seed)
+            except ToolError as exc:  # the file name may identify the patient: never shown
+                flags.append(Flag(FlagKind.IMAGE, f"Attachment {position} was not used: {exc}"))
+                continue
+            with self._images_lock:
+                images = self._images.setdefault(session, {})
+                image_id = f"image-{len(images) + 1}"
+                images[image_id] = study
+            image_ids.append(image_id)
+        return image_ids
 
     def ask(self, question: str, **kwargs: Any) -> TurnResult:
         final = None
@@ -310,30 +347,10 @@ class Agent:
     # ------------------------------------------------------------------ nodes
 
     def _intake(self, state: State) -> dict[str, Any]:
-        from tools.imaging.deid import installation_seed
-
-        flags: list[dict[str, Any]] = []
-        case_json = state.get("case_json")
-        if state.get("case"):
-            try:
-                case_json = parse_case(str(state["case"])).model_dump(mode="json")
-            except CaseError as exc:
-                self._raise_flag(flags, Flag(FlagKind.ENGINE, f"The case was not used: {exc}"))
-        image_ids: list[str] = []
-        seed = installation_seed(self.settings.data_dir)
-        for position, path in enumerate(state.get("attachments") or [], start=1):
-            try:
-                study = read_image(Path(path), deid_seed=seed)
-            except ToolError as exc:  # the file name may identify the patient: never shown
-                self._raise_flag(
-                    flags, Flag(FlagKind.IMAGE, f"Attachment {position} was not used: {exc}")
-                )
-                continue
-            with self._images_lock:
-                images = self._images.setdefault(state["session_id"], {})
-                image_id = f"image-{len(images) + 1}"
-                images[image_id] = study
-            image_ids.append(image_id)
+        """A new turn: this turn's images and flags; a newly given case replaces the last."""
+        flags = list(state.get("intake_flags") or [])
+        case_json = state.get("new_case") or state.get("case_json")
+        image_ids = list(state.get("new_images") or [])
         return {
             "case_json": case_json,
             "image_ids": image_ids,

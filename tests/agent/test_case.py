@@ -178,7 +178,11 @@ def test_no_known_allergies_and_not_pregnant_are_read_as_such() -> None:
         ("70 yo man presenting with nausea and vomiting on cisplatin.", ["nausea", "vomiting"]),
         ("58-year-old woman with atrial fibrillation who takes warfarin.", ["atrial fibrillation"]),
         ("Diagnoses: CKD 3. 80-year-old man with a cough.", ["CKD 3"]),  # a field wins
-        ("Follow-up visit. Patient with pain.", []),  # only the first sentence presents
+        ("Follow-up visit. Patient with pain.", []),  # no age stated: the first sentence only
+        (
+            "Patient: Ada Q, MRN 553. 62-year-old woman with hot flashes. Meds: venlafaxine.",
+            ["hot flashes"],
+        ),
     ],
 )
 def test_the_presenting_problem_of_a_narrative_case_is_its_diagnosis(

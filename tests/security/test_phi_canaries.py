@@ -1,0 +1,128 @@
+"""PHI canaries (issue 7): identifying values planted in DICOM tags (a private tag included), in
+a file's name and in pasted case text must not reach any file the app writes, any prompt sent
+to the model, or any message shown. The agent runs with the real engine, reached through a
+proxy that records every request byte; then every file under the data dir is scanned."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from agent.engine import EngineStatus
+from agent.events import FinalEvent, FlagEvent
+from agent.graph import Agent
+from agent.llm import client_for
+from agent.settings import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.ingest import ingest
+from tests.corpus import write_corpus
+from tests.netproxy import CuttableProxy
+
+pytestmark = pytest.mark.slow
+
+DICOM_CANARIES = {
+    "PatientName": "KESTRELCANARY^ADA",
+    "PatientID": "DCMID884422",
+    "PatientBirthDate": "19470203",
+    "PatientAddress": "7 Canarywharf Lane",
+    "PatientTelephoneNumbers": "555-0199-CANARY",
+    "InstitutionName": "HERONCANARY HOSPITAL",
+    "ReferringPhysicianName": "CANARYDOC^BOB",
+    "PerformingPhysicianName": "CANARYPERF^EVE",
+    "OperatorsName": "CANARYOP^TOM",
+    "AccessionNumber": "ACC99887766",
+    "StationName": "STATIONCANARY",
+    "StudyID": "STUDY4455",
+    "StudyDate": "20190312",
+    "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.1234567890123",
+}
+FILE_CANARY = "FILENAMECANARY"
+CASE_CANARIES = ("QUILLFEATHER", "5531907", "Lark Street", "1951-06-17")
+CASE = (
+    "Patient: Ada QUILLFEATHER, MRN 5531907, born 1951-06-17, 42 Lark Street. "
+    "62-year-old woman with hot flashes. Meds: venlafaxine 75 mg daily. Creatinine 0.9 mg/dL."
+)
+
+
+def canaries() -> list[str]:
+    values = [v.split("^")[0] for v in DICOM_CANARIES.values()]
+    return [*values, "PRIVATECANARY", FILE_CANARY, *CASE_CANARIES]
+
+
+def planted_dicom(folder: Path) -> Path:
+    source = get_testdata_file("CT_small.dcm", download=False)
+    assert source is not None
+    dataset = pydicom.dcmread(source)
+    for keyword, value in DICOM_CANARIES.items():
+        setattr(dataset, keyword, value)
+    block = dataset.private_block(0x0011, "CANARY CREATOR", create=True)
+    block.add_new(0x01, "LO", "PRIVATECANARY")
+    path = folder / f"{FILE_CANARY}_ct.dcm"
+    dataset.save_as(path)
+    return path
+
+
+def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
+    make_kb: Callable[..., KnowledgeBase], engine: EngineStatus, tmp_path: Path
+) -> None:
+    assert engine.url and engine.model
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    data_dir = tmp_path / "data"
+    ingest(make_kb(data_dir), [corpus])
+    uploads = tmp_path / f"uploads-{FILE_CANARY}"
+    uploads.mkdir()
+    dicom = planted_dicom(uploads)
+    broken = uploads / f"{FILE_CANARY}_broken.dcm"
+    broken.write_bytes(b"DICM" + b"\x00" * 64)
+
+    target = urlparse(engine.url)
+    with CuttableProxy(target.hostname or "127.0.0.1", target.port or 80, record=True) as proxy:
+        settings = Settings(data_dir=data_dir, corpus_dirs=[], answer_mode="generated")
+        llm = client_for(settings, proxy.url, engine.model, lambda: False)
+        agent = Agent(settings, make_kb(data_dir), llm, model_name=engine.model)
+        try:
+            events = list(
+                agent.run(
+                    "Which drugs reduce hot flashes?",
+                    session_id="canary-session",
+                    attachments=[dicom, broken],
+                    case=CASE,
+                )
+            )
+            follow_up = list(agent.run("And at night?", session_id="canary-session"))
+            plan = agent.plan(CASE)
+        finally:
+            agent.close()
+        prompts = bytes(proxy.requests).decode("utf-8", errors="replace").lower()
+
+    final = events[-1]
+    assert isinstance(final, FinalEvent) and isinstance(follow_up[-1], FinalEvent)
+    assert prompts, "no request reached the model: the test would prove nothing"
+    assert any(
+        isinstance(e, FlagEvent) and "Attachment 2 was not used" in e.flag.message for e in events
+    )
+    shown = "\n".join(
+        [
+            json.dumps(final.result.as_json()),
+            json.dumps(follow_up[-1].result.as_json()),
+            plan.model_dump_json(),
+            plan.to_markdown(),
+        ]
+    ).lower()
+    written = {path: path.read_bytes().lower() for path in data_dir.rglob("*") if path.is_file()}
+    assert any(path.name == "sessions.sqlite" for path in written)
+    assert any(path.name == "audit.sqlite" for path in written)
+    for canary in canaries():
+        needle = canary.lower()
+        assert needle not in prompts, f"{canary} reached a model prompt"
+        assert needle not in shown, f"{canary} reached what the app shows"
+        leaked = [
+            str(p.relative_to(data_dir)) for p, data in written.items() if needle.encode() in data
+        ]
+        assert not leaked, f"{canary} was written to {leaked}"
