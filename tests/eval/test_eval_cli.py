@@ -46,6 +46,8 @@ def test_eval_qa_with_the_engine_reports_accuracy_ci_and_baseline(
         "qa",
         "--limit",
         "3",
+        "--context-chars",
+        "300",  # by URL the default is a GPU's 8,000: prefill on these 2 cores is the cost
         "--json",
         data_dir=pdq_data_dir,
         CLINASSIST_LLM_URL=str(engine.url),
