@@ -125,8 +125,8 @@ def test_fhir_case_plan_with_the_engine_is_valid_cited_and_flags_the_interaction
     )
     data = json.loads(plan.model_dump_json())
     assert data["mode"] in ("generated", "extractive")
-    if data["mode"] == "extractive":  # the model's JSON failed: said so, never silently
-        assert any(f["kind"] == "engine" for f in data["flags"])
+    if data["mode"] == "extractive":  # the model failed or nothing it wrote was supported:
+        assert {f["kind"] for f in data["flags"]} & {"engine", "fallback"}  # said so
     for problem in data["problems"]:
         for option in problem["options"]:
             assert option["citations"], "an option without a citation reached the plan"
