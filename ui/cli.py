@@ -7,6 +7,7 @@ print one sentence on stderr and exit non-zero; they never print a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -821,6 +822,9 @@ def serve_command(
     if host not in ("127.0.0.1", "localhost", "::1") and not credentials:
         raise _fail(f"refusing to serve on {host} without --auth or --auth-file.")
     settings = _settings()
+    # A service manager stops with SIGTERM: treat it as Ctrl-C, so that the server closes and
+    # the engine this command started is stopped with it, not orphaned.
+    signal.signal(signal.SIGTERM, _interrupt)
     local = _start_engine_for_serve(settings) if engine else None
     try:
         _serve_app(settings, local, host, port, credentials, engine)
@@ -828,6 +832,10 @@ def serve_command(
         if local is not None:
             local.stop()
             typer.echo("LLM engine stopped.", err=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve_app(

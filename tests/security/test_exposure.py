@@ -3,9 +3,6 @@ the API as well as the page, uploads kept inside the data dir whatever name they
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,21 +16,10 @@ from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.corpus import write_corpus
-from tests.ui.test_cli import CLI
+from tests.serving import serve_subprocess
 from ui.app import build_app, launch, status_reporter
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(url: str, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not come up")
 
 
 def test_launch_binds_loopback_and_never_shares(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,22 +38,10 @@ def test_auth_is_enforced_on_the_api_as_well_as_the_page(tmp_path: Path) -> None
     from gradio_client import Client
 
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
-        "CLINASSIST_DATA_DIR": str(tmp_path / "data"),
-        "CLINASSIST_CORPUS_DIRS": str(corpus),
-    }
-    server = subprocess.Popen(
-        [str(CLI), "serve", "--no-engine", "--port", str(port), "--auth", "nurse:correct-horse"],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url)
+    env = {"CLINASSIST_CORPUS_DIRS": str(corpus)}
+    auth = ("--no-engine", "--auth", "nurse:correct-horse")
+    with serve_subprocess(tmp_path / "data", *auth, env=env) as served:
+        url = served.url
         assert httpx.get(f"{url}/config", timeout=5).status_code == 401
         assert httpx.get(f"{url}/gradio_api/info", timeout=5).status_code == 401
         call = httpx.post(
@@ -80,9 +54,7 @@ def test_auth_is_enforced_on_the_api_as_well_as_the_page(tmp_path: Path) -> None
             Client(url, auth=("nurse", "wrong-password"), verbose=False)
         client = Client(url, auth=("nurse", "correct-horse"), verbose=False)
         assert client.predict("hot flashes", 3, "", "", api_name="/search")
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=60)
+    output = served.output()
     assert "gradio.live" not in output and "share" not in output.lower()
 
 

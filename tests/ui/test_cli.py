@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.corpus import write_bad_files, write_corpus
+from tests.serving import CLI, cli_environment, serve_subprocess
 
 pytestmark = pytest.mark.slow
-
-CLI = Path(sys.executable).parent / "clinassist"
 
 
 def run(
     *args: str, data_dir: Path, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
-        "CLINASSIST_DATA_DIR": str(data_dir),
-        **env,
-    }
     return subprocess.run(
         [str(CLI), *args],
-        env=environment,
+        env=cli_environment(data_dir, **env),
         cwd=data_dir.parent,
         input=stdin,
         capture_output=True,
@@ -146,42 +137,19 @@ def test_invalid_setting_is_one_sentence(tmp_path: Path) -> None:
 def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
     from gradio_client import Client
 
-    from agent.engine import free_port
-
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
-        "CLINASSIST_DATA_DIR": str(tmp_path / "data"),
-        "CLINASSIST_CORPUS_DIRS": str(corpus),
-    }
-    server = subprocess.Popen(
-        [str(CLI), "serve", "--no-engine", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
-        client = Client(url, verbose=False)
+    env = {"CLINASSIST_CORPUS_DIRS": str(corpus)}
+    with serve_subprocess(tmp_path / "data", "--no-engine", env=env) as served:
+        client = Client(served.url, verbose=False)
         passages = client.predict("venlafaxine hot flashes", 3, "", api_name="/search")
         assert passages[0]["title"].startswith("Hot Flashes and Night Sweats")
         answer = client.predict("Which drugs reduce hot flashes?", "", "", api_name="/ask")
         assert answer["mode"] == "extractive" and answer["citations"]
         with pytest.raises(Exception, match="Type a question"):  # one sentence, no traceback
             client.predict("  ", "", "", api_name="/ask")
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=60)
-    assert "6 new or changed" in output and f"127.0.0.1:{port}" in output
+    output = served.output()
+    assert served.process.returncode == 0  # SIGTERM, as a service manager sends, stops cleanly
+    assert "6 new or changed" in output and served.url.removeprefix("http://") in output
     assert "Traceback" not in output
 
 

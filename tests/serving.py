@@ -1,0 +1,100 @@
+"""`clinassist serve` as a real subprocess, for the tests that need the app as an engineer runs
+it: its own process (so it can be killed, and its memory read), its output in a log file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from agent.engine import free_port
+
+CLI = Path(sys.executable).parent / "clinassist"
+
+
+def wait_for(url: str, seconds: float = 180, process: subprocess.Popen[str] | None = None) -> None:
+    """Until `url` answers (any status: a 401 is an answer); fails fast if `process` exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the server exited ({process.returncode}) before answering")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up within {seconds:.0f} s")
+
+
+def cli_environment(data_dir: Path, **env: str) -> dict[str, str]:
+    """The caller's environment without its CLINASSIST_* settings, plus the data dir and `env`."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
+        "CLINASSIST_DATA_DIR": str(data_dir),
+        **env,
+    }
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    url: str
+    data_dir: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        """`kill -9`: no clean-up of any kind."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 120) -> str:
+        """SIGTERM, as a service manager stops it (the app stops what it started); the output."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        return self.output()
+
+
+@contextmanager
+def serve_subprocess(
+    data_dir: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    startup_s: float = 300,
+) -> Iterator[Served]:
+    """`clinassist serve --port P *args` with `data_dir`, up and answering; stopped on exit.
+    The log file is `data_dir.parent / serve-P.log` (it outlives a kill)."""
+    port = port or free_port()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"serve-{port}.log"
+    with log.open("a", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [str(CLI), "serve", "--port", str(port), *args],
+            env=cli_environment(data_dir, **(env or {})),
+            cwd=data_dir.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+    served = Served(process, f"http://127.0.0.1:{port}", data_dir, log)
+    try:
+        wait_for(served.url, startup_s, process)
+        yield served
+    finally:
+        served.stop()
