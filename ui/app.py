@@ -313,11 +313,6 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         ]
         return "\n\n".join(lines)
 
-    # Uploads (patient images, FHIR files) stay in the data dir, never the shared /tmp, and
-    # are swept once they are older than UPLOAD_MAX_AGE_S.
-    uploads = agent.settings.data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
     with gr.Blocks(title="clinassist", delete_cache=(UPLOAD_SWEEP_S, UPLOAD_MAX_AGE_S)) as app:
         session = gr.State()
         gr.Markdown("## clinassist — guideline-grounded clinical assistant")
@@ -467,6 +462,14 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
 
         for fn, name in ((ask, "ask"), (plan, "plan"), (search, "search")):
             gr.api(fn, api_name=name)  # type: ignore[attr-defined]
+    # Uploads (patient images, FHIR files) and the files the app shows stay in the data dir,
+    # never the shared /tmp, and are swept once they are older than UPLOAD_MAX_AGE_S. Each
+    # block copies files into its own cache folder, named here on this app's blocks alone;
+    # `launch` hands the folder to Gradio's server.
+    uploads = agent.settings.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    for block in (app, *app.blocks.values()):
+        block.GRADIO_CACHE = str(uploads)
     return app  # type: ignore[no-any-return]
 
 
@@ -513,7 +516,12 @@ def launch(
     block: bool = True,
 ) -> None:
     """Serve the app: queued (at most `concurrency` turns at once per event, the rest wait),
-    never a share link, no tracebacks in the page."""
+    never a share link, no tracebacks in the page, uploads into the app's own upload folder
+    (the data dir's `uploads` for an app from `build_app`)."""
+    # Gradio's server takes its upload folder from the process environment, when it starts
+    # and on each request: serving sets it, building an app does not. One process serves one
+    # upload folder, the last app's launched.
+    os.environ["GRADIO_TEMP_DIR"] = app.GRADIO_CACHE
     app.queue(default_concurrency_limit=concurrency)
     app.launch(
         server_name=host,

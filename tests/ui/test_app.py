@@ -3,9 +3,26 @@ and text from documents is escaped (a guideline file cannot inject markup into t
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import gradio as gr
+import pytest
+
+from agent.graph import Agent
 from agent.grounding import Citation, Flag, FlagKind
 from tests.agent.test_grounding import passage
-from ui.app import CaseForm, citations_html, flags_markdown, passages_html
+from ui.app import (
+    AppStatus,
+    CaseForm,
+    build_app,
+    citations_html,
+    flags_markdown,
+    launch,
+    passages_html,
+)
 
 
 def test_citations_expand_to_the_passage_with_provenance() -> None:
@@ -68,3 +85,33 @@ def test_status_lists_model_licences_first_and_shows_licence_text_as_written() -
     assert report.licences == ["LLM m: MIT", "nci-pdq-hp: public domain; see raw/*.md"]
     assert not report.ready and report.engine == "no engine" and "1,200" in report.knowledge
     assert _markdown_escape("raw/*.md [x]") == "raw/\\*.md \\[x\\]"
+
+
+def test_building_an_app_sets_nothing_process_wide_and_launch_serves_its_uploads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "before"))
+    kb = SimpleNamespace(
+        stats=lambda: SimpleNamespace(corpora=[]), store=SimpleNamespace(ids_by_source=list)
+    )
+    status = AppStatus("no engine", None, False, "empty", "0", [])
+    apps = {
+        name: build_app(
+            cast(Agent, SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path / name), kb=kb)),
+            lambda: status,
+        )
+        for name in ("a", "b")
+    }
+    assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path / "before")
+    for name, app in apps.items():
+        uploads = tmp_path / name / "uploads"
+        assert uploads.is_dir()
+        assert {block.GRADIO_CACHE for block in (app, *app.blocks.values())} == {str(uploads)}
+    seen: dict[str, Any] = {}
+
+    def served(self: gr.Blocks, **kwargs: Any) -> None:
+        seen["uploads"] = os.environ["GRADIO_TEMP_DIR"]
+
+    monkeypatch.setattr(gr.Blocks, "launch", served)
+    launch(apps["a"], block=False)
+    assert seen["uploads"] == str(tmp_path / "a" / "uploads")
