@@ -246,31 +246,30 @@ def stated_strength(text: str) -> str:
     return match.group(1).strip() if match else "not stated in the source"
 
 
+def _quoted_problem(
+    problem: str, numbered: dict[str, list[int]], passages: list[Passage]
+) -> DraftProblem:
+    """Options for `problem` quoted from its own passages (no model)."""
+    own = [passages[m - 1] for m in numbered[problem]]
+    quotes = extractive_sentences(f"{problem} treatment management therapy", own, max_sentences=3)
+    options = []
+    for sentence, local in quotes:
+        global_marker = numbered[problem][local - 1]
+        options.append(
+            DraftOption(
+                treatment=textwrap.shorten(sentence, 160, placeholder=" ..."),
+                rationale=f"Quoted from passage [{global_marker}].",
+                citations=[global_marker],
+                strength_of_evidence=stated_strength(passages[global_marker - 1].body)[:100],
+            )
+        )
+    return DraftProblem(problem=problem[:120], options=options, contraindications=[], monitoring=[])
+
+
 def _extractive_draft(
     problems: Sequence[str], numbered: dict[str, list[int]], passages: list[Passage]
 ) -> PlanDraft:
-    drafted = []
-    for problem in problems:
-        own = [passages[m - 1] for m in numbered[problem]]
-        quotes = extractive_sentences(
-            f"{problem} treatment management therapy", own, max_sentences=3
-        )
-        options = []
-        for sentence, local in quotes:
-            global_marker = numbered[problem][local - 1]
-            options.append(
-                DraftOption(
-                    treatment=textwrap.shorten(sentence, 160, placeholder=" ..."),
-                    rationale=f"Quoted from passage [{global_marker}].",
-                    citations=[global_marker],
-                    strength_of_evidence=stated_strength(passages[global_marker - 1].body)[:100],
-                )
-            )
-        drafted.append(
-            DraftProblem(
-                problem=problem[:120], options=options, contraindications=[], monitoring=[]
-            )
-        )
+    drafted = [_quoted_problem(problem, numbered, passages) for problem in problems]
     return PlanDraft(problems=drafted, follow_up=[], open_questions=[])
 
 
@@ -349,14 +348,13 @@ def plan_treatment(
             mode = AnswerMode.GENERATED
         except LLMError as exc:
             flags.append(PlanFlag(kind="engine", message=f"{exc} The plan quotes the passages."))
-    quoted = _extractive_draft(problems, numbered, passages)
     if draft is None:
-        draft = quoted
+        draft = _extractive_draft(problems, numbered, passages)
 
     by_position = list(draft.problems) + [None] * len(problems)
     plan_problems = []
     fell_back = 0
-    for problem, drafted, fallback in zip(problems, by_position, quoted.problems, strict=False):
+    for problem, drafted in zip(problems, by_position, strict=False):
         own = [passages[m - 1] for m in numbered[problem]]
         options = _checked_options(problem, drafted, passages, support_threshold, flags)
         if not options and mode is AnswerMode.GENERATED:
@@ -367,6 +365,8 @@ def plan_treatment(
                     "quote the passages.",
                 )
             )
+            # Quoted only now: a problem whose drafted options survive never needs them.
+            fallback = _quoted_problem(problem, numbered, passages)
             options = _checked_options(problem, fallback, passages, support_threshold, [])
             fell_back += 1
         if not options:

@@ -337,9 +337,14 @@ def test_invented_plan_content_is_removed_and_the_options_fall_back_to_quotes(
 
 
 def test_supported_plan_options_from_the_model_are_kept(
-    agent_factory: Callable[..., Agent],
+    agent_factory: Callable[..., Agent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent = agent_factory()
+
+    def no_quotes(*args: object, **kwargs: object) -> None:
+        raise AssertionError("quoted options drafted though the model's options survive")
+
+    monkeypatch.setattr("agent.planning.extractive_sentences", no_quotes)
     # plan_treatment numbers the passages of "<problem> treatment" in rank order
     passages = agent.kb.search("hot flashes treatment", k=4)
     marker = next(i for i, p in enumerate(passages, 1) if "Venlafaxine at a dose" in p.body)
