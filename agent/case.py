@@ -136,11 +136,24 @@ def parse_case(text: str) -> Case:
     return case_from_text(stripped)
 
 
-def _one_sentence(exc: ValidationError, what: str) -> CaseError:
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _one_sentence(exc: ValidationError, what: str, data: dict[str, Any] | None = None) -> CaseError:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the case"
-    if not re.fullmatch(r"[\w. ]{1,64}", where, flags=re.ASCII):
-        where = repr(where[:40])  # a name the user made up: quoted, short, one line
+    loc = first["loc"]
+    if first["type"] == "extra_forbidden" or (loc and loc[0] not in Case.model_fields):
+        # A name the user made up (it may be a patient's, typed into the wrong field) is never
+        # echoed: the sentence gives its position and the names a case has instead.
+        keys = list(data or {})
+        where = f" (the {_ordinal(keys.index(loc[0]) + 1)})" if loc and loc[0] in keys else ""
+        return CaseError(
+            f"The {what} has an unknown field{where}; its fields are "
+            f"{', '.join(Case.model_fields)}."
+        )
+    where = ".".join(str(p) for p in loc) or "the case"
     return CaseError(f"The {what} has an invalid {where}: {first['msg']}.")
 
 
@@ -148,7 +161,7 @@ def case_from_form(data: dict[str, Any]) -> Case:
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        raise _one_sentence(exc, "case form") from None
+        raise _one_sentence(exc, "case form", data) from None
 
 
 # --------------------------------------------------------------------------- FHIR

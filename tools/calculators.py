@@ -18,7 +18,6 @@ validation, and `validate_input` / the tools turn that into one sentence a user 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Annotated, Final, TypeVar
@@ -696,19 +695,25 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def validation_sentence(exc: ValidationError, calculator: str) -> str:
-    """One sentence naming every invalid argument, for the user and for the model to retry."""
+def validation_sentence(exc: ValidationError, calculator: str, model: type[CalculatorInput]) -> str:
+    """One sentence naming every invalid argument, for the user and for the model to retry.
+
+    Only the calculator's own argument names are named: a name it does not take is the
+    caller's own text (a clinician's typing, perhaps a patient's name) and is never echoed;
+    the sentence lists the names it takes instead."""
+    arguments = list(model.model_fields)
     parts: list[str] = []
+    unknown = 0
     for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"])
-        if not re.fullmatch(r"[\w.]{0,64}", field, flags=re.ASCII):
-            field = _shown(field)  # an unknown name from the caller: quoted, short, one line
         kind = error["type"]
+        loc = error["loc"]
+        if kind == "extra_forbidden" or (loc and loc[0] not in arguments):
+            unknown += 1
+            continue
+        field = ".".join(str(part) for part in loc)
         ctx = error.get("ctx") or {}
         if kind == "missing":
             part = f"{field} is required"
-        elif kind == "extra_forbidden":
-            part = f"{field} is not an argument of this calculator (units go in the name)"
         elif kind in _BOUND_WORDS:
             key, words = _BOUND_WORDS[kind]
             part = f"{field} must be {words} {ctx[key]:g} (got {_shown(error['input'])})"
@@ -719,6 +724,12 @@ def validation_sentence(exc: ValidationError, calculator: str) -> str:
             message = error["msg"][:1].lower() + error["msg"][1:]
             part = f"{field}: {message}" if field else message
         parts.append(part.rstrip("."))
+    if unknown:
+        given = "an argument" if unknown == 1 else f"{unknown} arguments"
+        parts.append(
+            f"it was given {given} it does not take (units go in the name; it takes "
+            f"{', '.join(arguments)})"
+        )
     return f"Cannot calculate {calculator}: {'; '.join(parts)}."
 
 
@@ -727,7 +738,7 @@ def validate_input(model: type[_ModelT], data: Mapping[str, object], calculator:
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
-        raise ToolError(validation_sentence(exc, calculator)) from None
+        raise ToolError(validation_sentence(exc, calculator, model)) from None
 
 
 # --------------------------------------------------------------------------- LangChain tools
@@ -749,7 +760,7 @@ def _calculator_tool(
     def on_invalid_arguments(exc: object) -> str:
         # LangChain validates against args_schema before `run`; give the same sentence.
         if isinstance(exc, ValidationError):
-            return validation_sentence(exc, label)
+            return validation_sentence(exc, label, model)
         return f"Cannot calculate {label}: the arguments are not valid."
 
     return StructuredTool.from_function(

@@ -199,7 +199,7 @@ def test_the_presenting_problem_of_a_narrative_case_is_its_diagnosis(
         ('{"resourceType": "Patient"}', "must be a Bundle"),
         ('{"resourceType": "Bundle", "type": "collection", "entry": "oops"}', "not valid R4"),
         ('{"age_years": 300}', "invalid age_years"),
-        ('{"age_years": 40, "shoe_size": 9}', "invalid shoe_size"),
+        ('{"age_years": 40, "shoe_size": 9}', r"unknown field \(the 2nd\); its fields are age"),
         ("[1, 2]", None),
     ],
 )
@@ -210,6 +210,16 @@ def test_bad_cases_are_one_sentence(text: str, message: str | None) -> None:
     with pytest.raises(CaseError, match=message) as caught:
         parse_case(text)
     assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
+
+
+def test_a_field_name_the_user_made_up_is_never_echoed() -> None:
+    # A patient's name typed into the wrong field must not reach the message (or a log).
+    for text in ('{"age_years": 40, "QUILLFEATHER": 1}', '{"Jane Doe, MRN-5531907": "x"}'):
+        with pytest.raises(CaseError) as caught:
+            parse_case(text)
+        message = str(caught.value)
+        assert "QUILLFEATHER" not in message and "Jane" not in message
+        assert "MRN-5531907" not in message and "unknown field" in message
 
 
 def test_a_50_mb_paste_is_refused_with_its_size() -> None:

@@ -3,7 +3,8 @@
 Property: whatever the arguments (NaN, infinities, negatives, huge numbers, strings, None, lists,
 unknown or reserved names), `tool.invoke(tool_call)` returns a `ToolMessage`: a success whose
 content is the calculator's JSON result, or an error whose content is the tool's one-sentence
-validation message. No exception escapes to the agent.
+validation message, which never repeats an argument name the calculator does not take (it may
+be a patient's name typed into the wrong field). No exception escapes to the agent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def _fields(tool: BaseTool) -> list[str]:
 
 
 FIELDS = {name: _fields(tool) for name, tool in TOOLS.items()}
+CANARY = "QUILLFEATHER Jane"  # an unknown argument name that must never be echoed
 
 weird_values: st.SearchStrategy[Any] = st.one_of(
     st.sampled_from(
@@ -87,6 +89,7 @@ extra_names = st.sampled_from(
         "__class__",
         "name\nwith newline",
         "",
+        CANARY,
     ]
 )
 
@@ -127,6 +130,7 @@ def check(name: str, args: dict[str, Any]) -> None:
         assert content.startswith("Cannot calculate "), content
         assert "\n" not in content and content.endswith("."), content
         assert "Traceback" not in content
+        assert CANARY not in content and "QUILLFEATHER" not in content, content
 
 
 @given(call=tool_calls())
@@ -139,6 +143,7 @@ def check(name: str, args: dict[str, Any]) -> None:
 @example(call=("wells_pe", {"heart_rate_bpm": 10**30}))
 @example(call=("has_bled", {"callbacks": 1, "run_manager": None, "config": {}}))
 @example(call=("cha2ds2_vasc", {"name\nwith newline": 1}))
+@example(call=("body_size", {"weight_kg": 70, "height_cm": 170, CANARY: 1}))
 def test_calculator_tools_never_raise(call: tuple[str, dict[str, Any]]) -> None:
     check(*call)
 

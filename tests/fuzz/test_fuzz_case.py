@@ -2,7 +2,8 @@
 
 Properties: `parse_case` returns a `Case` or raises `CaseError` with one sentence (no newline,
 ends with a full stop); no other exception type; the identity planted in the Bundle (name, MRN,
-address, birth date) never reaches `Case.summary()` or an error message.
+address, birth date) never reaches `Case.summary()` or an error message, nor does it when typed
+as a field's name.
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def test_the_unmutated_bundle_is_read_without_identity() -> None:
 )
 @example(value={"age_years": float("1e308")})
 @example(value={"\n": None})
+@example(value={"age_years": 40, "QUILLFEATHER": 1})
+@example(value={"MRN-5531907 42 Lark Street": {"x": None}})
 @example(value={"weight_kg": "heavy", "labs": [{"name": "k", "value": "x"}]})
 def test_arbitrary_json_objects(value: Any) -> None:
     text = json.dumps(value if isinstance(value, dict) else {"value": value})
@@ -171,6 +174,7 @@ def test_arbitrary_json_values(value: Any) -> None:
                 "imaging_findings",
                 "resourceType",
                 "unknown",
+                "QUILLFEATHER",
             ]
         ),
         json_values,

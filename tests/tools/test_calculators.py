@@ -179,7 +179,7 @@ def test_egfr_is_for_adults_only() -> None:
         ),
         ({"sex": "male", "creatinine_mg_dl": 1.0}, "age_years is required"),
         ({"age_years": 50, "sex": "unknown", "creatinine_mg_dl": 1.0}, "'female' or 'male'"),
-        ({"age_years": 50, "sex": "male", "creatinine": 1.0}, "creatinine is not an argument"),
+        ({"age_years": 50, "sex": "male", "creatinine": 1.0}, "it takes creatinine_mg_dl, "),
         ({"age_years": 50, "sex": "male", "creatinine_mg_dl": float("nan")}, "finite"),
     ],
 )
@@ -306,7 +306,7 @@ def test_bmi_boundary_through_the_calculator() -> None:
         ({"weight_kg": 70, "height_cm": 272.1}, "height_cm must be at most 272"),
         ({"weight_kg": -70, "height_cm": 175}, "weight_kg must be greater than 0"),
         ({"weight_kg": 70, "height_cm": 175, "bsa_formula": "haycock"}, "bsa_formula"),
-        ({"weight_kg": 70, "height": 175}, "height is not an argument"),
+        ({"weight_kg": 70, "height": 175}, "an argument it does not take"),
     ],
 )
 def test_body_size_invalid_inputs(data: dict[str, Any], mentions: str) -> None:
@@ -764,7 +764,7 @@ def test_each_tool_returns_its_result_json(
             "creatinine_mg_dl must be greater than 0",
         ),
         ("body_size", {"weight_kg": 70, "height_cm": 300}, "height_cm must be at most 272"),
-        ("body_size", {"weight": 70, "height_cm": 170}, "weight is not an argument"),
+        ("body_size", {"weight": 70, "height_cm": 170}, "it takes weight_kg, height_cm"),
         ("wells_pe", {"heart_rate_bpm": 90}, "clinical_signs_of_dvt is required"),
     ],
 )
@@ -776,6 +776,20 @@ def test_invalid_tool_arguments_return_the_error_sentence(
     content = str(message.content)
     assert_one_sentence(content)
     assert content.startswith("Cannot calculate") and mentions in content
+
+
+def test_argument_names_it_does_not_take_are_never_echoed() -> None:
+    # A name typed into the wrong field may be a patient's: the sentence counts such names
+    # and lists the ones the calculator takes, and never repeats them.
+    args = {"weight_kg": 70, "Jane Doe 1957": 1, "mrn_0042": 2}
+    message = invalid(BodySizeInput, **args)
+    assert "Jane" not in message and "mrn_0042" not in message
+    assert "given 2 arguments it does not take" in message
+    assert "it takes weight_kg, height_cm, bsa_formula" in message
+    assert "height_cm is required" in message
+    content = str(call("body_size", args).content)
+    assert "Jane" not in content and "mrn_0042" not in content
+    assert "given 2 arguments it does not take" in content
 
 
 def test_tool_function_raises_tool_exception_with_the_same_sentence() -> None:
