@@ -219,8 +219,8 @@ class LocalEngine:
         self._spawn()
         return self.wait_ready(progress=progress) if wait else self.status()
 
-    def _spawn(self) -> None:
-        port = self.config.port or free_port(self.config.host)
+    def _spawn(self, port: int | None = None) -> None:
+        port = port or self.config.port or free_port(self.config.host)
         self.dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -304,18 +304,26 @@ class LocalEngine:
 
     def supervise(self, max_restarts: int = 1, interval: float = 2.0) -> None:
         """Watch the server from this process; restart it (at most `max_restarts` times) when
-        it dies on its own. For the app that owns the engine, not for the detached CLI."""
+        it dies on its own, on the same port, so that clients holding its URL reach the new
+        one. For the app that owns the engine, not for the detached CLI."""
         self._stopping.clear()
 
         def watch() -> None:
+            port: int | None = None
             while not self._stopping.wait(interval):
+                state = self._read_state()
+                if state is not None:
+                    port = int(str(state["port"]))
                 if self.status().state is EngineState.STOPPED and not self._stopping.is_set():
                     if self.restarts >= max_restarts:
                         return
                     self._reap()
                     with self.log_file.open("ab") as log:
-                        log.write(b"\n==== engine died; restarting once ====\n")
-                    self._spawn()
+                        log.write(
+                            f"\n==== engine died; restart {self.restarts + 1} of "
+                            f"{max_restarts} on port {port} ====\n".encode()
+                        )
+                    self._spawn(port)
                     # Counted only once the new server's state is written, so a caller that
                     # sees the restart and waits for readiness never reads the dead server.
                     self.restarts += 1

@@ -925,7 +925,7 @@ def _start_engine_for_serve(settings: Settings) -> Any:
                 typer.echo(f"LLM engine at {engine.url} does not answer; search still works.")
             return None
         engine.start(wait=False)
-        engine.supervise(max_restarts=1)
+        engine.supervise(max_restarts=3)
         return engine
 
 
