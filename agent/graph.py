@@ -114,6 +114,7 @@ class State(InputState, total=False):
     case_json: dict[str, Any] | None  # kept across turns: later questions use the same case
     image_ids: list[str]
     passages: list[dict[str, Any]]
+    retrieval_error: str | None  # the store could not be searched this turn (one sentence)
     pending: list[dict[str, Any]]
     trace: list[dict[str, Any]]
     steps: int
@@ -375,12 +376,17 @@ class Agent:
         query = state["question"]
         if case is not None and case.problems:
             query = f"{query} {' '.join(case.problems)}"
+        error = None
         try:
             passages = self.kb.search(query, k=self.settings.retrieval_k)
         except KnowledgeError as exc:
             self._raise_flag(flags, Flag(FlagKind.ABSTAINED, str(exc)))
-            passages = []
-        return {"passages": [dataclasses.asdict(p) for p in passages], "flags": flags}
+            passages, error = [], str(exc)
+        return {
+            "passages": [dataclasses.asdict(p) for p in passages],
+            "flags": flags,
+            "retrieval_error": error,
+        }
 
     def _toolbox(self, state: State) -> dict[str, BaseTool]:
         from tools.guidelines import guideline_tools
@@ -527,6 +533,13 @@ class Agent:
         passages = [_passage(p) for p in state.get("passages") or []]
         question = state["question"]
         strength = evidence_strength(passages)
+        if state.get("retrieval_error"):  # not "no evidence": the store could not be asked
+            answer = (
+                "The guidelines could not be searched, so there is no answer: "
+                f"{state['retrieval_error']}"
+            )
+            self._emit(TokenEvent(answer))
+            return {"answer": answer, "mode": AnswerMode.ABSTAINED.value, "flags": flags}
         if not passages or strength < self.settings.abstain_threshold:
             answer = abstention_text(passages)
             self._raise_flag(

@@ -36,10 +36,12 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError("chroma run did not start listening")
 
 
-def start_chroma(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A real `chroma run` on a free loopback port, listening when this returns."""
-    port = free_port()
-    with log.open("wb") as output:
+def start_chroma(
+    db: Path, log: Path, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A real `chroma run` on loopback (`port`, or a free one), listening when this returns."""
+    port = port or free_port()
+    with log.open("ab") as output:
         process = subprocess.Popen(
             [str(CHROMA), "run", "--path", str(db), "--host", "127.0.0.1", "--port", str(port)],
             stdout=output,

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.graph import Agent
 from agent.models import PreparedModel
+from agent.settings import Settings
+from knowledge.base import KnowledgeBase
 from tests.agent.test_engine import group_members
 from tests.corpus import write_corpus
-from tests.serving import serve_subprocess
+from tests.knowledge.test_chroma_server import start_chroma
+from tests.serving import Served, serve_subprocess
 
 pytestmark = pytest.mark.slow
 
@@ -108,3 +113,112 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
     assert group_members(first["pid"]) == [] and group_members(second["pid"]) == []
     log = (data_dir / "engine" / "engine.log").read_text(encoding="utf-8", errors="replace")
     assert "engine died; restart 1 of 3" in log
+
+
+QUESTIONS = (
+    "Which drugs reduce hot flashes?",
+    "What dose of gabapentin is used for hot flashes?",
+    "Does venlafaxine reduce hot flash scores?",
+    "Which non-drug options help with hot flashes?",
+)
+
+
+def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    """Four sessions ask without pause; the app gets `kill -9` while turns are in flight. After
+    a restart every answer a clinician received is in its session's history and the audit
+    trail (at most the one turn in flight is extra), the stores pass SQLite's integrity check,
+    and the sessions go on."""
+    from gradio_client import Client
+
+    data_dir = tmp_path / "data"
+    env = {"CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False))}
+    received: dict[str, list[str]] = {f"bed-{n}": [] for n in range(4)}
+    stop = threading.Event()
+
+    def session(served: Served, name: str) -> None:
+        client = Client(served.url, verbose=False)
+        turn = 0
+        while not stop.is_set():
+            question = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
+            try:
+                client.predict(question, name, "", api_name="/ask")
+            except Exception:  # the app died under this turn: it was not received
+                return
+            received[name].append(question)
+            turn += 1
+
+    with serve_subprocess(data_dir, "--no-engine", env=env) as served:
+        threads = [threading.Thread(target=session, args=(served, n)) for n in received]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: all(len(r) >= 3 for r in received.values()), 120, "3 turns each")
+        served.kill()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    for store in ("sessions.sqlite", "audit.sqlite", "chroma/chroma.sqlite3"):
+        assert integrity(data_dir / store) == "ok", store
+
+    with serve_subprocess(data_dir, "--no-engine", env=env) as again:
+        client = Client(again.url, verbose=False)
+        for name in received:
+            answer = client.predict(QUESTIONS[0], name, "", api_name="/ask")
+            assert answer["citations"] and answer["session_id"] == name
+    assert "Traceback" not in again.output()
+
+    agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), make_kb(data_dir), None)
+    try:
+        for name, questions in received.items():
+            asked = [m["content"] for m in agent.history(name) if m["role"] == "user"]
+            assert asked[-1] == QUESTIONS[0]  # the turn after the restart
+            before = asked[:-1]
+            assert before[: len(questions)] == questions  # every received answer, in order
+            assert len(before) - len(questions) <= 1  # the turn in flight: whole or absent
+            audited = agent.audit.rows(name)
+            assert len(audited) >= len(questions) + 1 and len(audited) <= len(asked)
+    finally:
+        agent.close()
+
+
+def test_chroma_server_stopped_and_restarted_under_the_app(tmp_path: Path) -> None:
+    """The guideline store is a `chroma run` server. Stopped under the running app, a search
+    gets one sentence naming the server and a question is answered with it (never "no
+    evidence"); restarted on the same address, both work again without restarting the app."""
+    from gradio_client import Client
+
+    db, chroma_log = tmp_path / "chroma-db", tmp_path / "chroma.log"
+    process, url = start_chroma(db, chroma_log)
+    port = int(url.rsplit(":", 1)[1])
+    env = {
+        "CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False)),
+        "CLINASSIST_CHROMA_URL": url,
+    }
+    try:
+        with serve_subprocess(tmp_path / "data", "--no-engine", env=env) as served:
+            client = Client(served.url, verbose=False)
+            assert client.predict("gabapentin", 3, "", "", api_name="/search")
+            assert client.predict(QUESTIONS[0], "bed-1", "", api_name="/ask")["citations"]
+
+            process.kill()
+            process.wait(timeout=30)
+            with pytest.raises(Exception, match=f"Chroma server at {url}") as error:
+                client.predict("gabapentin", 3, "", "", api_name="/search")
+            message = str(error.value)  # one sentence, not a traceback
+            assert "\n" not in message and message.endswith("check that it is running.")
+            # A question is answered with that sentence (not "no evidence"), no citation.
+            down = client.predict(QUESTIONS[1], "bed-1", "", api_name="/ask")
+            assert down["mode"] == "abstained" and not down["citations"]
+            assert f"Chroma server at {url}" in down["answer"]
+
+            process, _ = start_chroma(db, chroma_log, port=port)
+            assert client.predict("gabapentin", 3, "", "", api_name="/search")
+            answer = client.predict(QUESTIONS[2], "bed-1", "", api_name="/ask")
+            assert answer["citations"]
+        output = served.output()
+        assert served.process.returncode == 0 and "Traceback" not in output
+    finally:
+        process.kill()
+        process.wait(timeout=30)
