@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class AgentError(Exception):
     """Base class: `str(error)` is the sentence to show the user."""
@@ -9,3 +12,23 @@ class AgentError(Exception):
 
 class ModelError(AgentError):
     """A model that cannot be found or prepared."""
+
+
+class StorageError(AgentError):
+    """The data folder could not be written (full, read-only, failing): nothing was saved."""
+
+
+def storage_error(data_dir: Path, exc: BaseException, what: str = "this turn") -> StorageError:
+    """One sentence for a failed write under `data_dir` (an OSError or a SQLite error)."""
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or "full" in text:
+        reason = "is full"
+    elif code == errno.EROFS or "readonly" in text or "read-only" in text:
+        reason = "is read-only"
+    else:
+        reason = f"could not be written ({type(exc).__name__})"
+    return StorageError(
+        f"The data folder {data_dir} {reason}, so {what} was not saved: "
+        "free space there (or fix it) and try again."
+    )

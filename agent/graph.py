@@ -38,7 +38,7 @@ from langchain_core.tools import BaseTool
 
 from agent.audit import AuditLog
 from agent.case import Case, CaseError, calculator_calls, parse_case
-from agent.errors import AgentError
+from agent.errors import AgentError, storage_error
 from agent.events import (
     AgentEvent,
     CitationEvent,
@@ -222,7 +222,10 @@ class Agent:
             "intake_flags": [_flag_dict(flag) for flag in flags],
         }
         config = {"configurable": {"thread_id": session}}
-        yield from self.graph.stream(state, config, stream_mode="custom")
+        try:
+            yield from self.graph.stream(state, config, stream_mode="custom")
+        except (sqlite3.Error, OSError) as exc:  # the session history or the audit trail
+            raise storage_error(self.settings.data_dir, exc) from None
 
     def _admit_images(
         self, session: str, attachments: Sequence[Path], flags: list[Flag]

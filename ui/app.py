@@ -9,22 +9,26 @@ functions are exposed to `gradio_client` as `ask`, `plan` and `search`.
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import os
 import re
+import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol
 
 import gradio as gr
+from fastapi import Request
+from fastapi.responses import JSONResponse
 
 from agent.engine import EngineState, EngineStatus
-from agent.errors import AgentError
+from agent.errors import AgentError, storage_error
 from agent.events import (
     CitationEvent,
     FinalEvent,
@@ -258,14 +262,20 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         except USER_ERRORS as exc:
             return f"⚠️ {exc}", "", None
         markdown = result.to_markdown()
-        folder = Path(tempfile.mkdtemp(prefix="plan-", dir=_exports(agent)))
-        path = folder / "treatment-plan.md"
-        path.write_text(markdown, encoding="utf-8")
-        flags = "\n".join(
+        lines = [
             f"- {FLAG_ICONS.get(f.kind, '⚠️')} **{f.kind.replace('_', ' ')}**: {f.message}"
             for f in result.flags
-        )
-        return markdown, flags, str(path)
+        ]
+        folder: Path | None = None
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="plan-", dir=_exports(agent)))
+            (folder / "treatment-plan.md").write_text(markdown, encoding="utf-8")
+        except OSError as exc:  # the plan is still shown; only its download is missing
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)  # no half-written file left
+            lines.append(f"- ⚠️ {storage_error(agent.settings.data_dir, exc, 'the download')}")
+            return markdown, "\n".join(lines), None
+        return markdown, "\n".join(lines), str(folder / "treatment-plan.md")
 
     def view_image(file: str | None, preset: str, frame: float) -> tuple[Any, Any, str, Any]:
         if not file:
@@ -468,6 +478,11 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
     # `launch` hands the folder to Gradio's server.
     uploads = agent.settings.data_dir / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
+    # Gradio keeps each finished upload in a folder of its own; a file at the top is one it
+    # was still receiving when the disk filled or the app was killed: never of use, removed.
+    for partial in uploads.iterdir():
+        if partial.is_file():
+            partial.unlink(missing_ok=True)
     for block in (app, *app.blocks.values()):
         block.GRADIO_CACHE = str(uploads)
     return app  # type: ignore[no-any-return]
@@ -534,7 +549,24 @@ def launch(
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=not block,
         css=CSS,
+        app_kwargs={"exception_handlers": {OSError: _storage_failure(Path(app.GRADIO_CACHE))}},
     )
+
+
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _storage_failure(uploads: Path) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A request that could not write (an upload to a full disk): one sentence with HTTP 507,
+    not a traceback from the server; any other OSError is left to the server as before."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if getattr(exc, "errno", None) not in STORAGE_ERRNOS:
+            raise exc
+        error = storage_error(uploads.parent, exc, "the upload")
+        return JSONResponse({"error": str(error)}, status_code=507)
+
+    return handle
 
 
 def _user_error(exc: Exception) -> gr.Error:
