@@ -67,6 +67,9 @@ def test_kill_9_during_ingest_then_ingest_again(make_kb: KbFactory, tmp_path: Pa
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert cached_files(data_dir) < 24  # it really was killed half-way
+    for store in ("chroma/chroma.sqlite3", "ingest-cache.sqlite"):  # nothing corrupt
+        with sqlite3.connect(f"file:{data_dir / store}?mode=ro", uri=True) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", store
 
     kb = make_kb(data_dir)
     partial = kb.store.count()
