@@ -11,7 +11,9 @@ native tool calling (`native_tools`). Every failure a user can meet becomes a ty
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -112,8 +114,30 @@ class Message:
 
 ToolChoice = Literal["auto", "required"] | str  # a tool's name means "call this one"
 
+# Chat-template markup: the engine tokenizes these strings as the real control tokens, so text
+# carrying them (a passage, a DICOM description, a case) could close its own turn, open a
+# forged system turn or write a tool call. ChatML/Qwen/Llama-3 `<|...|>` tokens, Hermes tool
+# tags, Gemma turns, Llama-2/Mistral instruction brackets.
+_CONTROL_MARKUP_RE = re.compile(
+    r"<\|[A-Za-z0-9_.:-]{1,40}\|>"
+    r"|</?(?:tool_call|tool_response|tools|start_of_turn|end_of_turn|s)>"
+    r"|\[/?INST\]|<</?SYS>>",
+    re.IGNORECASE,
+)
+# Invisible characters that hide or reorder text (zero-width, bidirectional controls, BOM).
+INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def neutralise_markup(text: str) -> str:
+    """`text` with chat-template control markup defused ("<|im_start|>" becomes
+    "(im_start)") and invisible characters removed; everything else is left as it was."""
+    text = INVISIBLE_RE.sub("", text)
+    return _CONTROL_MARKUP_RE.sub(lambda m: f"({m.group(0).strip('<>|[]')})", text)
+
 
 def _lc_messages(messages: Sequence[Message], multimodal: bool) -> list[BaseMessage]:
+    """LangChain messages; every message but the system prompt (ours) is neutralised: only
+    the system prompt and the template may speak in control tokens."""
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
     converted: list[BaseMessage] = []
@@ -123,6 +147,8 @@ def _lc_messages(messages: Sequence[Message], multimodal: bool) -> list[BaseMess
                 "The served model does not accept images; describe the image in text or "
                 "serve a multimodal model (llm_multimodal)."
             )
+        if message.role != "system":
+            message = dataclasses.replace(message, content=neutralise_markup(message.content))
         if message.role == "system":
             converted.append(SystemMessage(message.content))
         elif message.role == "assistant":
