@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from agent.llm import INVISIBLE_RE
 from knowledge.lexical import content_terms
 from knowledge.types import Passage
 
@@ -103,12 +105,26 @@ class Verification:
 # --------------------------------------------------------------------------- prompt
 
 
+def quoted_data(text: str) -> str:
+    """Text from a document or a record as the model may see it: sentences addressed to an AI
+    replaced by a notice, and nothing that could close the triple quotes around it."""
+    kept: list[str] = []
+    # Split at every full stop, whatever follows (markup or a full-width letter may start the
+    # next sentence), so an injection takes no clinical sentence down with it.
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+        if not looks_like_instruction(sentence):
+            kept.append(sentence)
+        elif not kept or kept[-1] != INSTRUCTION_REMOVED:
+            kept.append(INSTRUCTION_REMOVED)
+    return re.sub(r'"{3,}', '"', " ".join(kept))
+
+
 def passages_block(passages: Sequence[Passage]) -> str:
     """The passages as quoted data, numbered from 1, for the model's prompt."""
     lines = []
     for number, passage in enumerate(passages, start=1):
-        body = " ".join(passage.body.split())[:MAX_PASSAGE_CHARS]
-        heading = " -- ".join(x for x in (passage.title, passage.section) if x)
+        body = quoted_data(passage.body)[:MAX_PASSAGE_CHARS]
+        heading = quoted_data(" -- ".join(x for x in (passage.title, passage.section) if x))
         lines.append(f'[{number}] {heading}\n"""{body}"""')
     return "\n\n".join(lines)
 
@@ -264,17 +280,29 @@ def supported(
 # --------------------------------------------------------------------------- extractive
 
 _INSTRUCTION_RE = re.compile(
-    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules|above)\b"
-    r"|\b(?:system prompt|you are now|you must now|as an ai)\b"
-    r"|\b(?:call|use|invoke|run)\b.{0,20}\b(?:the )?tool\b"
-    r"|\b(?:respond|reply|answer|say)\b.{0,20}\bonly\b.{0,30}\bwith\b",
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above)\b"
+    r"|\b(?:system prompt|hidden instructions?|developer mode|you are now|you must now|as an ai)\b"
+    r"|\b(?:ai|language) (?:assistant|model)\b|\bthe assistant (?:must|should|will|shall)\b"
+    r"|(?:^|[.;!?>\]]\s*)(?:system|assistant|developer)\s*:"  # a role-play turn: "SYSTEM: ..."
+    r"|\b(?:call|use|invoke|run|execute)\b.{0,20}\b(?:the )?(?:tool|function)\b"
+    r"|\b(?:call|use|invoke|run|execute)\b.{0,30}\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"  # tool_name
+    r"|\b(?:respond|reply|answer|say|output|print)\b.{0,20}\bonly\b.{0,30}\bwith\b"
+    r"|^[\s*\u2022-]*(?:say|output|reply)\b"  # a bare order: "Say X." (guidelines: "Offer X.")
+    r"|\b(?:print|repeat|reveal|output)\b.{0,20}\b(?:your|the)\b.{0,20}"
+    r"\b(?:prompt|instructions?|rules)\b"
+    # chat-template and tool-call markup, HTML comments: never part of a guideline's prose
+    r"|<\|[a-z0-9_.:-]{1,40}\|>|</?tool_call>|<!--",
     re.IGNORECASE,
 )
+INSTRUCTION_REMOVED = "[text addressed to an AI removed]"
 
 
 def looks_like_instruction(sentence: str) -> bool:
-    """Text addressed to an AI rather than to a clinician: never quoted as an answer."""
-    return bool(_INSTRUCTION_RE.search(sentence))
+    """Text addressed to an AI rather than to a clinician: never quoted as an answer, and
+    never shown to the model. Matched on the compatibility form, so full-width letters and
+    zero-width characters hide nothing."""
+    normal = unicodedata.normalize("NFKC", INVISIBLE_RE.sub("", sentence))
+    return bool(_INSTRUCTION_RE.search(normal))
 
 
 def extractive_sentences(
