@@ -7,13 +7,16 @@ the data dir). Private tags are removed. Files whose Burned In Annotation is YES
 flagged: their pixels may show identity, and nothing here claims they are clean.
 
 Only `SafeMetadata` (modality, body part, view, a scrubbed study description, sizes, spacing)
-is handed to the agent, the logs and the UI.
+is handed to the agent, the logs and the UI. The study description is the one free-text
+attribute kept, and only while it reads as one (a short label such as "CT CHEST W CONTRAST"):
+anyone who can edit a header could otherwise write instructions to the model there.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -80,6 +83,25 @@ def _identifying_strings(dataset: Any) -> list[str]:
     return values
 
 
+MAX_DESCRIPTION_WORDS = 12
+# Words a study description has no use for and an instruction to a model needs.
+_NOT_A_DESCRIPTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget|instructions?|prompts?|assistant|reply|respond|answer|say|"
+    r"print|output|repeat|reveal|call|invoke|execute|tool|function|you|your|please|must)\b"
+    r"|\b(?:system|developer|user)\s*:|[<>{}|`\\]|://",
+    re.IGNORECASE,
+)
+
+
+def reads_as_description(text: str) -> bool:
+    """A short label addressed to no one: no markup, links, hidden characters or words only an
+    instruction to a model would need."""
+    normal = unicodedata.normalize("NFKC", text)
+    if any(unicodedata.category(ch) in ("Cf", "Cc") for ch in normal):
+        return False  # zero-width, bidirectional or control characters hide text
+    return len(normal.split()) <= MAX_DESCRIPTION_WORDS and not _NOT_A_DESCRIPTION_RE.search(normal)
+
+
 def scrub_text(text: str, identifying: list[str]) -> str:
     """Remove known identifying values, dates and long digit runs from free text."""
     for value in sorted(set(identifying), key=len, reverse=True):
@@ -103,6 +125,8 @@ def deidentify(dataset: Any, seed: str) -> tuple[BurnedIn, str | None]:
 
     identifying = _identifying_strings(dataset)
     description = dataset.get("StudyDescription") or dataset.get("SeriesDescription")
+    if description and not reads_as_description(str(description)):
+        description = None
     scrubbed = scrub_text(str(description), identifying).strip() if description else None
     burned = burned_in_state(dataset)
     dataset.remove_private_tags()
