@@ -60,6 +60,7 @@ from agent.grounding import (
     evidence_strength,
     extractive_answer,
     passages_block,
+    quoted_data,
     verify,
 )
 from agent.llm import LLMClient, LLMError, Message, ToolSpec
@@ -514,13 +515,15 @@ class Agent:
     def _messages(self, state: State, *, for_tools: bool = False) -> list[Message]:
         case = self._case(state)
         parts = [f"Question: {state['question']}"]
+        # Case and tool results are data, like passages: sentences addressed to a model are
+        # replaced by a notice and nothing can close the quotes.
         if case is not None:
-            parts.append(f'Case (data): """{case.summary()}"""')
+            parts.append(f'Case (data): """{quoted_data(case.summary())}"""')
         results = [t for t in state.get("trace") or [] if t["ok"]]
         if results:
             parts.append(
                 "Tool results (data):\n"
-                + "\n".join(f"{t['name']}: {t['content'][:600]}" for t in results)
+                + "\n".join(f"{t['name']}: {quoted_data(t['content'][:600])}" for t in results)
             )
         parts.append("Passages (data):\n" + passages_block(self.given_passages(state)))
         messages = [Message("system", SYSTEM_PROMPT), *EXAMPLE_TURN]

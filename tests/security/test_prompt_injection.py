@@ -336,14 +336,6 @@ def obedient_turn(
     return turn
 
 
-GRAPH_GAP = (
-    "agent/graph.py gives the case summary and tool results to the model unfiltered, runs "
-    "every model tool call whatever its arguments' source, and keeps a generated answer's "
-    "uncited short sentences (issue 7)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=GRAPH_GAP)
 def test_a_model_that_obeys_the_case_text_calls_nothing_it_was_told_to(
     obedient_turn: Callable[[str], TurnResult],
 ) -> None:
@@ -353,7 +345,6 @@ def test_a_model_that_obeys_the_case_text_calls_nothing_it_was_told_to(
     assert not [t for t in model_calls if payload.canary in json.dumps(t.arguments)]
 
 
-@pytest.mark.xfail(strict=True, reason=GRAPH_GAP)
 def test_a_model_that_obeys_the_case_text_shows_no_canary(
     obedient_turn: Callable[[str], TurnResult],
 ) -> None:
