@@ -65,7 +65,9 @@ class LocalEngineConfig:
     """How the local engine is started. The defaults were measured with SmolLM2-135M on 2 cores:
     eager mode starts in ~30 s (torch.compile adds 60-90 s for no gain), 1 GiB of KV cache is
     plenty for 2048-token contexts, whitespace-free xgrammar output with a repetition penalty
-    keeps structured output valid, and the Hermes template makes tool calls parseable."""
+    keeps structured output valid, and the Hermes template makes tool calls parseable. dtype
+    "auto" is bfloat16 where the CPU computes it natively (AMX / AVX512-BF16) and float32
+    elsewhere: on this AVX2-only EPYC a 1,044-token prefill took 27.1 s in bf16, 5.4 s in fp32."""
 
     model_path: Path
     served_name: str
@@ -73,7 +75,7 @@ class LocalEngineConfig:
     port: int | None = None  # None: a free port
     max_model_len: int = 2048
     kv_cache_gib: int = 1
-    dtype: str = "bfloat16"
+    dtype: str = "auto"
     enforce_eager: bool = True
     chat_template: Path | None = HERMES_CHATML_TEMPLATE
     tool_call_parser: str | None = "hermes"
@@ -86,6 +88,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def engine_dtype(dtype: str) -> str:
+    """The dtype vLLM is given: "auto" resolved for this CPU (bf16 is emulated, and about five
+    times slower, on a CPU without AMX or AVX512-BF16)."""
+    if dtype != "auto":
+        return dtype
+    from knowledge.embedding import cpu_supports_bf16
+
+    return "bfloat16" if cpu_supports_bf16() else "float32"
 
 
 def server_command(config: LocalEngineConfig, port: int) -> list[str]:
@@ -106,7 +118,7 @@ def server_command(config: LocalEngineConfig, port: int) -> list[str]:
         "--max-model-len",
         str(config.max_model_len),
         "--dtype",
-        config.dtype,
+        engine_dtype(config.dtype),
         "--structured-outputs-config",
         json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
         "--override-generation-config",
