@@ -141,7 +141,11 @@ def measure_transformers(folder: Path, tokens: int) -> tuple[RunFigures, float]:
     torch.set_flush_denormal(True)
     tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
     tokenizer.padding_side = "left"
-    model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.bfloat16)
+    from agent.engine import engine_dtype
+
+    # The same dtype the engine gets (bf16 only where the CPU computes it natively).
+    dtype = getattr(torch, engine_dtype("auto"))
+    model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
     model.eval()
 
     def encode(prompts: Sequence[str]) -> Any:
