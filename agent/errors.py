@@ -14,6 +14,10 @@ class ModelError(AgentError):
     """A model that cannot be found or prepared."""
 
 
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+STORAGE_ERRNOS = (*FULL_ERRNOS, errno.EROFS)  # what `storage_error` names by its cause
+
+
 class StorageError(AgentError):
     """The data folder could not be written (full, read-only, failing): nothing was saved."""
 
@@ -22,7 +26,7 @@ def storage_error(data_dir: Path, exc: BaseException, what: str = "this turn") -
     """One sentence for a failed write under `data_dir` (an OSError or a SQLite error)."""
     text = str(exc).lower()
     code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or "full" in text:
+    if code in FULL_ERRNOS or "full" in text:
         reason = "is full"
     elif code == errno.EROFS or "readonly" in text or "read-only" in text:
         reason = "is read-only"

@@ -9,7 +9,6 @@ functions are exposed to `gradio_client` as `ask`, `plan` and `search`.
 
 from __future__ import annotations
 
-import errno
 import html
 import json
 import os
@@ -28,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from agent.engine import EngineState, EngineStatus
-from agent.errors import AgentError, storage_error
+from agent.errors import STORAGE_ERRNOS, AgentError, storage_error
 from agent.events import (
     CitationEvent,
     FinalEvent,
@@ -551,9 +550,6 @@ def launch(
         css=CSS,
         app_kwargs={"exception_handlers": {OSError: _storage_failure(Path(app.GRADIO_CACHE))}},
     )
-
-
-STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def _storage_failure(uploads: Path) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
