@@ -12,7 +12,8 @@
   trusted with tools, lets it choose more within a step budget;
 - answer abstains when evidence is weak, quotes (extractive mode), or streams the model's
   answer; verify checks every sentence and falls back to quoting when most of it fails;
-- final records the turn in the session history (LangGraph SQLite checkpoint) and the audit log.
+- final records the turn in the audit log, then in the session history (LangGraph SQLite
+  checkpoint); `run` yields the final event only once both are written.
 
 Text inside passages, DICOM descriptions and cases is data: only the policy and the model's
 own tool calls can start a tool, and in the default (policy-only) mode nothing the text says
@@ -223,10 +224,21 @@ class Agent:
             "intake_flags": [_flag_dict(flag) for flag in flags],
         }
         config = {"configurable": {"thread_id": session}}
+        # The final node writes the audit row, then LangGraph commits the turn to the session
+        # history once the node returns. The final event waits for that commit, so an answer
+        # the clinician sees is always in the history and the audit trail; a process killed
+        # between the two writes leaves at most that one unseen turn audited but not in history.
+        final: FinalEvent | None = None
         try:
-            yield from self.graph.stream(state, config, stream_mode="custom")
+            for event in self.graph.stream(state, config, stream_mode="custom"):
+                if isinstance(event, FinalEvent):
+                    final = event
+                else:
+                    yield event
         except (sqlite3.Error, OSError) as exc:  # the session history or the audit trail
             raise storage_error(self.settings.data_dir, exc) from None
+        if final is not None:
+            yield final
 
     def _admit_images(
         self, session: str, attachments: Sequence[Path], flags: list[Flag]

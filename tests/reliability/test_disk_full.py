@@ -11,11 +11,13 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from agent.errors import StorageError
+from agent.events import FinalEvent
 from agent.graph import Agent
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -51,6 +53,40 @@ def test_a_failed_write_is_one_sentence_and_the_session_stays_whole(
         agent.ask(QUESTIONS[2], session_id="bed-2")
         assert asked(agent, "bed-2") == [QUESTIONS[0], QUESTIONS[2]]
         assert len(agent.audit.rows("bed-2")) == 2
+    finally:
+        agent.close()
+
+
+def test_an_answer_is_shown_only_once_it_is_in_the_history(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit row is written, then the history write fails: the clinician gets the one
+    sentence and never the answer (it was not saved), and the audit trail keeps the turn."""
+    data_dir = tmp_path / "data"
+    ingest(make_kb(data_dir), [write_corpus(tmp_path / "guides", with_pdf=False)])
+    agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), make_kb(data_dir), None)
+    try:
+        agent.ask(QUESTIONS[0], session_id="bed-3")
+        audited, put = agent.audit.record, agent.checkpointer.put
+
+        def record(*args: Any, **kwargs: Any) -> None:
+            audited(*args, **kwargs)
+            patch.setattr(agent.checkpointer, "put", full)
+
+        def full(*args: Any, **kwargs: Any) -> Any:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        seen: list[object] = []
+        with monkeypatch.context() as patch:
+            patch.setattr(agent.audit, "record", record)
+            with pytest.raises(StorageError, match=r"is full, so this turn was not saved"):
+                seen.extend(agent.run(QUESTIONS[1], session_id="bed-3"))
+        assert agent.checkpointer.put == put
+        assert not [event for event in seen if isinstance(event, FinalEvent)]
+        assert asked(agent, "bed-3") == [QUESTIONS[0]]
+        assert len(agent.audit.rows("bed-3")) == 2  # audited, never shown
+        agent.ask(QUESTIONS[2], session_id="bed-3")
+        assert asked(agent, "bed-3") == [QUESTIONS[0], QUESTIONS[2]]
     finally:
         agent.close()
 

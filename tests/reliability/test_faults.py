@@ -135,8 +135,8 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
 ) -> None:
     """Four sessions ask without pause; the app gets `kill -9` while turns are in flight. After
     a restart every answer a clinician received is in its session's history and the audit
-    trail (at most the one turn in flight is extra), the stores pass SQLite's integrity check,
-    and the sessions go on."""
+    trail; the turn in flight is in both, in neither, or audited only (the audit row is
+    written first); the stores pass SQLite's integrity check, and the sessions go on."""
     from gradio_client import Client
 
     data_dir = tmp_path / "data"
@@ -184,8 +184,10 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
             before = asked[:-1]
             assert before[: len(questions)] == questions  # every received answer, in order
             assert len(before) - len(questions) <= 1  # the turn in flight: whole or absent
+            # The audit row is written before the history: the turn in flight may be audited
+            # without being in the history (never shown), never the other way round.
             audited = agent.audit.rows(name)
-            assert len(audited) >= len(questions) + 1 and len(audited) <= len(asked)
+            assert len(asked) <= len(audited) <= len(asked) + 1
     finally:
         agent.close()
 
