@@ -64,7 +64,14 @@ from agent.grounding import (
     quoted_data,
     verify,
 )
-from agent.llm import LLMClient, LLMError, Message, ToolSpec
+from agent.llm import (
+    TOOL_CALL_MAX_TOKENS,
+    LLMClient,
+    LLMError,
+    Message,
+    ToolSpec,
+    tools_prompt_chars,
+)
 from agent.planning import Plan, planning_tools
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -76,6 +83,8 @@ from tools.imaging.decode import ImageStudy, read_image
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_QUESTION_CHARS = 4000
 HISTORY_TURNS = 2  # earlier exchanges given to the model for follow-up questions
+MESSAGE_MARKUP_CHARS = 24  # a chat message's role and control tokens (~8 tokens)
+RESULT_EXCERPTS = (600, 300, 150)  # characters of each tool result a prompt quotes, roomiest first
 FALLBACK_BELOW = 0.5  # generated answers with less supported sentences than this are replaced
 
 SYSTEM_PROMPT = (
@@ -125,6 +134,7 @@ class State(InputState, total=False):
     model_answer: str  # the model's own words, kept when verification replaced them
     mode: str
     cited: list[int]  # the answer's valid markers, as verify found them (into `passages`)
+    given: int  # how many of `passages` (best first) the model's answer prompt held; 0: all
     flags: list[dict[str, Any]]
     llm_s: float
     started: float
@@ -376,6 +386,7 @@ class Agent:
             "pending": [],
             "passages": [],
             "cited": [],
+            "given": 0,
             "steps": 0,
             "policy_done": False,
             "llm_s": 0.0,
@@ -416,7 +427,16 @@ class Agent:
 
     def _agent(self, state: State) -> dict[str, Any]:
         if not state.get("policy_done"):
-            return {"pending": self._policy_calls(state), "policy_done": True}
+            policy = self._policy_calls(state)
+            if policy:
+                return {"pending": policy, "policy_done": True}
+            # Nothing the policy must run (no case, no attachment): the model chooses now.
+            return {**self._model_choice(state), "policy_done": True}
+        return self._model_choice(state)
+
+    def _model_choice(self, state: State) -> dict[str, Any]:
+        """The served model picks the next tool, within the step budget, when it is trusted
+        with tools; otherwise (and when it picks none) the turn goes on to the answer."""
         steps = state.get("steps", 0)
         if not self.settings.model_tool_calling or self.llm is None:
             return {"pending": []}
@@ -436,9 +456,20 @@ class Agent:
             ToolSpec(t.name, t.description, t.tool_call_schema.model_json_schema())  # type: ignore[union-attr]
             for t in toolbox.values()
         ]
+        prompt = self._prompt(state, specs)
+        if prompt is None:
+            self._raise_flag(
+                flags,
+                Flag(
+                    FlagKind.ENGINE,
+                    "The model was not offered tools this turn: the question, case and tool "
+                    f"results fill its context ({self.settings.context_tokens:,} tokens).",
+                ),
+            )
+            return {"pending": [], "flags": flags}
         started = time.perf_counter()
         try:
-            call = self.llm.call_tool(self._messages(state, for_tools=True), specs, "auto")
+            call = self.llm.call_tool(prompt[0], specs, "auto")
         except LLMError as exc:
             self._raise_flag(flags, Flag(FlagKind.ENGINE, str(exc)))
             return {"pending": [], "flags": flags}
@@ -512,19 +543,52 @@ class Agent:
         }
 
     def given_passages(self, state: State) -> list[Passage]:
-        """The passages that fit the model's context, best first."""
-        budget = self.settings.prompt_chars
+        """The passages the model's answer prompt held (those that fit its context), best
+        first: what its citation markers number."""
+        passages = [_passage(p) for p in state.get("passages") or []]
+        return passages[: state.get("given") or None]  # 0: no generated answer, all of them
+
+    def _prompt(
+        self, state: State, tools: Sequence[ToolSpec] = ()
+    ) -> tuple[list[Message], list[Passage]] | None:
+        """The chat request for this turn and the passages in it, within the model's context
+        less what it may write. The system prompt, example, question, case and tool list go
+        in whole; tool results are excerpted (shorter when space is tight) and the recent
+        history kept while it leaves room; the passages fill the rest, best first. An answer
+        gets at least one passage; a tool choice may get none (the model can search), and is
+        None when even that does not fit."""
+        heading = "Passages (data):\n"
+        fixed = [Message("system", SYSTEM_PROMPT), *EXAMPLE_TURN]
+        writes = min(self.settings.llm_max_tokens, TOOL_CALL_MAX_TOKENS) if tools else None
+        base = self.settings.request_chars(writes or self.settings.llm_max_tokens)
+        base -= _request_chars(fixed) + MESSAGE_MARKUP_CHARS
+        base -= tools_prompt_chars(tools, compact=self.settings.llm_url is None) if tools else 0
+        passages = [_passage(p) for p in state.get("passages") or []]
+        least = len(passages_block(passages[:1])) if passages and not tools else 0
+        history = [
+            Message("user" if turn["role"] == "user" else "assistant", turn["content"][:600])
+            for turn in (state.get("history") or [])[-2 * HISTORY_TURNS :]
+        ]
+        for excerpt in RESULT_EXCERPTS:
+            parts = self._data_parts(state, excerpt)
+            room = base - len("\n\n".join([*parts, heading]))
+            if room - _request_chars(history) >= least:
+                break
+        while history and room - _request_chars(history) < least:
+            history = history[2:]  # the oldest exchange gives way to the evidence
+        room -= _request_chars(history)
+        if tools and room < 0:
+            return None
         given: list[Passage] = []
-        used = 0
-        for passage in (_passage(p) for p in state.get("passages") or []):
-            size = min(len(passage.body), 900) + 80
-            if given and used + size > budget:
+        for passage in passages:
+            if (given or tools) and len(passages_block([*given, passage])) > room:
                 break
             given.append(passage)
-            used += size
-        return given
+        parts.append(heading + passages_block(given))
+        return [*fixed, *history, Message("user", "\n\n".join(parts))], given
 
-    def _messages(self, state: State, *, for_tools: bool = False) -> list[Message]:
+    def _data_parts(self, state: State, excerpt: int) -> list[str]:
+        """The question, the case and the tool results (each cut to `excerpt` characters)."""
         case = self._case(state)
         parts = [f"Question: {state['question']}"]
         # Case and tool results are data, like passages: sentences addressed to a model are
@@ -535,16 +599,9 @@ class Agent:
         if results:
             parts.append(
                 "Tool results (data):\n"
-                + "\n".join(f"{t['name']}: {quoted_data(t['content'][:600])}" for t in results)
+                + "\n".join(f"{t['name']}: {quoted_data(t['content'][:excerpt])}" for t in results)
             )
-        parts.append("Passages (data):\n" + passages_block(self.given_passages(state)))
-        messages = [Message("system", SYSTEM_PROMPT), *EXAMPLE_TURN]
-        for turn in (state.get("history") or [])[-2 * HISTORY_TURNS :]:
-            messages.append(
-                Message("user" if turn["role"] == "user" else "assistant", turn["content"][:600])
-            )
-        messages.append(Message("user", "\n\n".join(parts)))
-        return messages
+        return parts
 
     def _answer(self, state: State) -> dict[str, Any]:
         flags = list(state.get("flags") or [])
@@ -574,8 +631,11 @@ class Agent:
             return self._extractive(question, passages, flags)
         started = time.perf_counter()
         pieces: list[str] = []
+        prompt = self._prompt(state)
+        assert prompt is not None  # an answer's request always has its question and a passage
+        messages, given = prompt
         try:
-            for piece in self.llm.stream(self._messages(state)):
+            for piece in self.llm.stream(messages):
                 pieces.append(piece)
                 self._emit(TokenEvent(piece))
         except LLMError as exc:
@@ -592,6 +652,7 @@ class Agent:
             "mode": AnswerMode.GENERATED.value,
             "flags": flags,
             "llm_s": llm_s,
+            "given": len(given),
         }
 
     def _extractive(
@@ -679,6 +740,10 @@ class Agent:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _request_chars(messages: Sequence[Message]) -> int:
+    return sum(len(m.content) + MESSAGE_MARKUP_CHARS for m in messages)
 
 
 def _optional_tools(settings: Settings) -> list[BaseTool]:

@@ -85,6 +85,21 @@ class ToolSpec:
         }
 
 
+TOOL_CALL_MAX_TOKENS = 200  # a tool call is a name and a few arguments: more room for its prompt
+
+
+def tools_prompt_chars(tools: Sequence[ToolSpec], *, compact: bool) -> int:
+    """About how many characters a tool list adds to a request: one line a tool in the local
+    engine's compact Hermes template (templates/hermes_chatml.jinja, erring long), the full
+    JSON schemas in a served model's own template."""
+    if not compact:
+        return sum(len(json.dumps(tool.openai())) for tool in tools)
+    return 300 + sum(
+        len(tool.name) + 100 + sum(len(name) + 10 for name in tool.parameters.get("properties", {}))
+        for tool in tools
+    )
+
+
 @dataclass(frozen=True)
 class ToolCall:
     name: str
@@ -323,7 +338,11 @@ class LLMClient:
             tool_choice: Any = choice
         else:
             tool_choice = {"type": "function", "function": {"name": choice}}
-        bound = self.chat.bind_tools([t.openai() for t in tools], tool_choice=tool_choice)
+        bound = self.chat.bind_tools(
+            [t.openai() for t in tools],
+            tool_choice=tool_choice,
+            max_tokens=min(self.config.max_tokens, TOOL_CALL_MAX_TOKENS),
+        )
         result = self._invoke(bound, messages)
         calls = getattr(result, "tool_calls", None) or []
         if not calls:

@@ -51,6 +51,7 @@ def default_corpus_dirs() -> list[Path]:
 
 # An external engine's context is not known in advance; vLLM GPU deployments serve >= 16k.
 REMOTE_CONTEXT_TOKENS = 16384
+CHARS_PER_TOKEN = 3  # clinical English in a small model's tokenizer, erring long
 
 
 def default_interactions_dir() -> Path | None:
@@ -295,8 +296,17 @@ class Settings(BaseSettings):
         return self.tool_calling if self.tool_calling is not None else self.llm_url is not None
 
     @property
+    def context_tokens(self) -> int:
+        """The served model's context window: the local engine's, or a remote model's."""
+        return self.engine_max_model_len if self.llm_url is None else REMOTE_CONTEXT_TOKENS
+
+    @property
     def prompt_chars(self) -> int:
         """Characters of passages that fit the model's context after the answer's budget
         (~3 characters per token of clinical English)."""
-        tokens = self.engine_max_model_len if self.llm_url is None else REMOTE_CONTEXT_TOKENS
-        return max(1500, (tokens - 900) * 3)
+        return max(1500, (self.context_tokens - 900) * CHARS_PER_TOKEN)
+
+    def request_chars(self, writes_tokens: int) -> int:
+        """Characters a whole chat request may hold (messages, chat markup and tool list):
+        the context less the tokens the model may write, at ~3 characters a token."""
+        return (self.context_tokens - writes_tokens) * CHARS_PER_TOKEN

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from agent.events import (
 )
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
+from agent.llm import LLMClient, LLMConfig, Message, ToolCall, ToolSpec
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
@@ -372,3 +373,42 @@ def test_supported_plan_options_from_the_model_are_kept(
     ]
     assert problem.monitoring == ["hot flash scores"]
     assert not {"removed_option", "fallback", "removed_text"} & {f.kind for f in plan.flags}
+
+
+class ScriptedToolChooser(LLMClient):
+    """Stands in for a GPU-sized model's tool choice (the packaged CPU model is not trusted
+    with tools): it asks for one guideline search, then for nothing, and records what it was
+    offered."""
+
+    def __init__(self) -> None:
+        super().__init__(LLMConfig(base_url="http://127.0.0.1:9/v1", model="scripted"))
+        self.offered: list[list[str]] = []
+
+    def call_tool(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], choice: str = "auto"
+    ) -> ToolCall | None:
+        self.offered.append([tool.name for tool in tools])
+        if len(self.offered) > 1:
+            return None
+        return ToolCall("search_guidelines", {"query": "venlafaxine hot flash scores"})
+
+
+def test_a_scripted_gpu_model_is_offered_tools_on_a_plain_question(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    """No case and no attachment, so the policy runs nothing: the model is still offered the
+    tools, its call runs and is shown as the model's, and it is asked again after the result."""
+    base = agent_factory(tool_calling=True)
+    model = ScriptedToolChooser()
+    agent = Agent(base.settings, base.kb, model, model_name="scripted")
+    try:
+        events, result = run(agent, "Does venlafaxine reduce hot flash scores?")
+    finally:
+        agent.close()
+    assert len(model.offered) == 2 and "search_guidelines" in model.offered[0]
+    assert [(t.name, t.chosen_by, t.ok) for t in result.tool_calls] == [
+        ("search_guidelines", "model", True)
+    ]
+    calls = [e for e in events if isinstance(e, ToolCallEvent)]
+    assert [(c.name, c.chosen_by) for c in calls] == [("search_guidelines", "model")]
+    assert result.citations

@@ -541,9 +541,6 @@ def run_injection_set(
         tool_calling=True,
         agent_step_budget=1,
         llm_max_tokens=MAX_TOKENS,
-        # Four passages keep the tool-choice prompt (tool list, case, tool results, passages)
-        # inside the local engine's 2,048-token context.
-        retrieval_k=4,
     )
     target = urlparse(engine_url)
     turns = []
