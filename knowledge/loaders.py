@@ -341,12 +341,30 @@ def load_text(path: Path, corpus: CorpusInfo, source: str) -> Document:
 _HTML_BLOCKS = ("p", "li", "pre", "blockquote", "dt", "dd", "tr", "caption", "figcaption")
 
 
+_HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
+
+
+def _hidden_html(tag: Any) -> bool:
+    style = tag.get("style")
+    return (
+        tag.name == "template"
+        or tag.has_attr("hidden")
+        or (isinstance(style, str) and _HIDDEN_STYLE.search(style) is not None)
+    )
+
+
 def load_html(path: Path, corpus: CorpusInfo, source: str) -> Document:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "nav", "header", "footer", "noscript", "img", "svg"]):
         tag.decompose()
+    # What a reader of the page never sees is not guideline text (and a place to hide
+    # instructions for a model): the hidden attribute, inline display:none or
+    # visibility:hidden, and <template> contents.
+    for tag in soup.find_all(_hidden_html):
+        if not tag.decomposed:
+            tag.decompose()
     canonical = soup.find("link", rel="canonical")
     url = canonical.get("href") if canonical is not None else None
     title_tag = soup.find("title")
