@@ -559,8 +559,8 @@ class Agent:
         None when even that does not fit."""
         heading = "Passages (data):\n"
         fixed = [Message("system", SYSTEM_PROMPT), *EXAMPLE_TURN]
-        writes = min(self.settings.llm_max_tokens, TOOL_CALL_MAX_TOKENS) if tools else None
-        base = self.settings.request_chars(writes or self.settings.llm_max_tokens)
+        writes = self.settings.llm_max_tokens
+        base = self.settings.request_chars(min(writes, TOOL_CALL_MAX_TOKENS) if tools else writes)
         base -= _request_chars(fixed) + MESSAGE_MARKUP_CHARS
         base -= tools_prompt_chars(tools, compact=self.settings.llm_url is None) if tools else 0
         passages = [_passage(p) for p in state.get("passages") or []]
