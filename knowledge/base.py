@@ -15,6 +15,7 @@ from knowledge.lexical import LexicalIndex
 from knowledge.retrieval import RetrievalParams, fuse_to_passages
 from knowledge.store import ChunkStore, StoredChunk
 from knowledge.types import Passage, SearchFilters
+from knowledge.vocabulary import CorpusVocabulary
 
 # A pasted case can be huge; retrieval only needs its start (the embedder reads 256 tokens).
 MAX_QUERY_CHARS = 4000
@@ -88,6 +89,11 @@ class KnowledgeBase:
         index = LexicalIndex.build(list(self.store.iter_all(with_text=True)), version)
         index.save(self.lexical_dir)
         return index
+
+    def vocabulary(self) -> CorpusVocabulary:
+        """The corpus vocabulary (document frequencies, headings, abbreviations), derived with
+        the BM25 index from the store's current contents."""
+        return self.lexical_index().vocabulary
 
     def lexical_state(self) -> str:
         loaded = LexicalIndex.load(self.lexical_dir)

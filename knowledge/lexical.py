@@ -1,4 +1,5 @@
-"""BM25 over the stored chunks (bm25s, English stop words, Snowball stemming).
+"""BM25 over the stored chunks (bm25s, English stop words, Snowball stemming), and the corpus
+vocabulary derived in the same pass (`knowledge.vocabulary`).
 
 The index is a derived artefact saved beside the vector store with the collection's version
 token; it is rebuilt only when that token changed, i.e. when the collection did.
@@ -16,34 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.analysis import tokenize
 from knowledge.store import StoredChunk
 from knowledge.types import SearchFilters
+from knowledge.vocabulary import CorpusVocabulary
 
 SIDECAR = "clinassist.json"
-FORMAT = 1
-
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def _tokenize(texts: list[str], *, return_ids: bool) -> Any:
-    import bm25s
-
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=return_ids, show_progress=False
-    )
-
-
-def content_terms(texts: list[str]) -> list[set[str]]:
-    """Each text's stemmed, stopword-free terms: the same analysis the BM25 index uses, so
-    "supported by a passage" and "found by BM25" agree on what a word is."""
-    if not texts:
-        return []
-    tokens = _tokenize(texts, return_ids=False)
-    return [set(words) for words in tokens]
+VOCABULARY = "vocabulary.json"
+FORMAT = 4  # 2: with the corpus vocabulary; 3: prefix hyphens normalised; 4: titles
 
 
 @dataclass(frozen=True)
@@ -55,12 +36,18 @@ class LexicalHit:
 
 class LexicalIndex:
     def __init__(
-        self, retriever: Any, ids: list[str], fields: dict[str, list[str]], version: str
+        self,
+        retriever: Any,
+        ids: list[str],
+        fields: dict[str, list[str]],
+        version: str,
+        vocabulary: CorpusVocabulary | None = None,
     ) -> None:
         self._retriever = retriever
         self.ids = ids
         self._fields = {key: np.asarray(values, dtype=object) for key, values in fields.items()}
         self.version = version
+        self.vocabulary = vocabulary or CorpusVocabulary()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,13 +59,14 @@ class LexicalIndex:
         retriever = bm25s.BM25()
         if chunks:
             retriever.index(
-                _tokenize([c.text for c in chunks], return_ids=True), show_progress=False
+                tokenize([c.text for c in chunks], return_ids=True), show_progress=False
             )
         fields = {
             key: [str(c.metadata.get(key, "")) for c in chunks]
             for key in ("corpus", "source", "doc_id")
         }
-        return cls(retriever, [c.id for c in chunks], fields, version)
+        vocabulary = CorpusVocabulary.build([(c.text, c.metadata) for c in chunks])
+        return cls(retriever, [c.id for c in chunks], fields, version, vocabulary)
 
     # ------------------------------------------------------------------ persistence
 
@@ -94,6 +82,7 @@ class LexicalIndex:
             "ids": self.ids,
             "fields": {key: list(values) for key, values in self._fields.items()},
         }
+        (staging / VOCABULARY).write_text(json.dumps(self.vocabulary.as_json()), encoding="utf-8")
         (staging / SIDECAR).write_text(json.dumps(sidecar), encoding="utf-8")
         old = directory.with_name(directory.name + ".old")
         if directory.exists():
@@ -117,7 +106,10 @@ class LexicalIndex:
                 if ids
                 else bm25s.BM25()
             )
-            return cls(retriever, ids, dict(sidecar["fields"]), str(sidecar["version"]))
+            vocabulary = CorpusVocabulary.from_json(
+                json.loads((directory / VOCABULARY).read_text(encoding="utf-8"))
+            )
+            return cls(retriever, ids, dict(sidecar["fields"]), str(sidecar["version"]), vocabulary)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -126,7 +118,7 @@ class LexicalIndex:
     def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[LexicalHit]:
         if not self.ids or n <= 0:
             return []
-        tokens = _tokenize([query], return_ids=False)
+        tokens = tokenize([query], return_ids=False)
         vocabulary = self._retriever.vocab_dict
         known = [[t for t in tokens[0] if t in vocabulary]]
         if not known[0]:
