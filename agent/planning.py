@@ -1,7 +1,10 @@
 """Treatment planning: a case in, a cited plan with its safety checks out.
 
-For each problem of the case the guidelines are searched separately; all passages are numbered
-once for the whole plan. The plan's options come from the model through `json_schema`
+For each problem of the case the guidelines are searched separately and the coverage decision
+(`agent.coverage`) judges whether they address that problem: a problem they do not address is
+shown as not covered, with the nearest guidelines, and gets no option; the options of a covered
+problem come only from the passages that address it. All passages are numbered once for the
+whole plan. The plan's options come from the model through `json_schema`
 structured output (bounded strings and arrays, so the small model's output always parses), or,
 in extractive mode and whenever the model fails, from the passages themselves. Either way an
 option must cite a passage it was given: options without a valid citation are removed and
@@ -12,6 +15,7 @@ renal-dosing flag for the medications involved.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import textwrap
@@ -22,7 +26,8 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.case import Case, CaseError, calculator_calls
-from agent.grounding import NOTICE, AnswerMode, extractive_sentences, supported
+from agent.coverage import CoverageModel, Judgement, judge
+from agent.grounding import NOTICE, AnswerMode, FlagKind, choose_quotes, supported
 from agent.llm import LLMClient, LLMError, Message
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -31,8 +36,10 @@ from knowledge.types import Passage
 
 MAX_PROBLEMS = 6
 # Flags a clinician must see first come first.
-SEVERITY = {"allergy": 0, "interaction": 1, "renal_dose": 2, "engine": 3, "no_evidence": 4}
+NOT_COVERED = FlagKind.NOT_COVERED.value
+SEVERITY = {"allergy": 0, "interaction": 1, "renal_dose": 2, "engine": 3, NOT_COVERED: 4}
 PASSAGES_PER_PROBLEM = 4
+SEARCHED_PER_PROBLEM = 8  # judged for coverage; the addressing ones (up to 4) are used
 PLAN_TOKENS = 900
 _STRENGTH_RE = re.compile(
     r"((?:level|strength|grade|quality) of (?:evidence|recommendation)[^.;\]]{0,60}"
@@ -138,13 +145,15 @@ class PlanProblem(BaseModel):
     options: list[PlanOption]
     contraindications: list[str]
     monitoring: list[str]
+    covered: bool = True  # whether the knowledge base addresses this problem at all
+    nearest: list[str] = Field(default_factory=list)  # nearest guidelines when not covered
 
 
 class PlanFlag(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     # interaction, allergy, renal_dose, removed_option, removed_text, fallback, engine,
-    # no_evidence
+    # not_covered
     kind: str
     message: str
     drugs: list[str] = Field(default_factory=list)
@@ -189,7 +198,13 @@ class Plan(BaseModel):
         references: dict[int, PlanCitation] = {}
         for problem in self.problems:
             lines += ["", f"## {problem.problem}", ""]
-            if not problem.options:
+            if not problem.covered:
+                nearest = "; ".join(f"*{name}*" for name in problem.nearest)
+                lines.append(
+                    f"- Not covered: the guidelines in this knowledge base do not address "
+                    f"{problem.problem}." + (f" Nearest: {nearest}." if nearest else "")
+                )
+            elif not problem.options:
                 lines.append("- No option could be cited from the knowledge base.")
             for option in problem.options:
                 markers = "".join(f"[{c.marker}]" for c in option.citations)
@@ -243,33 +258,68 @@ def _citation(marker: int, passage: Passage) -> PlanCitation:
 
 def stated_strength(text: str) -> str:
     match = _STRENGTH_RE.search(text)
-    return match.group(1).strip() if match else "not stated in the source"
+    return match.group(1).strip() if match else NOT_STATED
+
+
+NOT_STATED = "not stated in the source"
+
+
+def _strength_after(passage: Passage, sentence: str) -> str:
+    """The strength of evidence the source states for a quoted sentence: in the sentence
+    itself or in the bracket or line right after it ("[Level of evidence: 1iiA]"); never one
+    that belongs to another sentence of the passage."""
+    body = " ".join(passage.body.split())
+    start = body.find(sentence)
+    if start < 0:
+        return stated_strength(sentence)
+    following = body[start : start + len(sentence) + 80]
+    return stated_strength(following)[:100]
+
+
+def _found_strength(strength: str, cited: Sequence[Passage]) -> str:
+    """A strength of evidence the model wrote, kept only when it reads as one and a cited
+    passage states it word for word."""
+    wanted = " ".join(strength.lower().split())
+    if not wanted or not _STRENGTH_RE.search(strength):
+        return NOT_STATED
+    if any(wanted in " ".join(p.body.lower().split()) for p in cited):
+        return strength
+    return NOT_STATED
+
+
+@dataclasses.dataclass(frozen=True)
+class _ProblemEvidence:
+    """What the knowledge base has on one problem: its coverage, and the plan-wide markers of
+    the passages that address it."""
+
+    judgement: Judgement
+    markers: list[int]
 
 
 def _quoted_problem(
-    problem: str, numbered: dict[str, list[int]], passages: list[Passage]
+    problem: str, evidence: _ProblemEvidence, passages: list[Passage]
 ) -> DraftProblem:
-    """Options for `problem` quoted from its own passages (no model)."""
-    own = [passages[m - 1] for m in numbered[problem]]
-    quotes = extractive_sentences(f"{problem} treatment management therapy", own, max_sentences=3)
+    """Options for `problem` quoted from the passages that address it (no model)."""
+    marker_of = {passages[m - 1].id: m for m in evidence.markers}
+    quotes = [q for q in evidence.judgement.quotes() if q.passage.id in marker_of]
     options = []
-    for sentence, local in quotes:
-        global_marker = numbered[problem][local - 1]
+    for quote in choose_quotes(quotes, max_sentences=3):
+        marker = marker_of[quote.passage.id]
         options.append(
             DraftOption(
-                treatment=textwrap.shorten(sentence, 160, placeholder=" ..."),
-                rationale=f"Quoted from passage [{global_marker}].",
-                citations=[global_marker],
-                strength_of_evidence=stated_strength(passages[global_marker - 1].body)[:100],
+                treatment=textwrap.shorten(quote.text, 160, placeholder=" ..."),
+                rationale=f"Quoted from passage [{marker}].",
+                citations=[marker],
+                strength_of_evidence=_strength_after(quote.passage, quote.text),
             )
         )
     return DraftProblem(problem=problem[:120], options=options, contraindications=[], monitoring=[])
 
 
 def _extractive_draft(
-    problems: Sequence[str], numbered: dict[str, list[int]], passages: list[Passage]
+    problems: Sequence[str], evidence: dict[str, _ProblemEvidence], passages: list[Passage]
 ) -> PlanDraft:
-    drafted = [_quoted_problem(problem, numbered, passages) for problem in problems]
+    drafted = [_quoted_problem(problem, evidence[problem], passages) for problem in problems]
     return PlanDraft(problems=drafted, follow_up=[], open_questions=[])
 
 
@@ -290,6 +340,24 @@ def _prompt(case: Case, problems: Sequence[str], passages: list[Passage]) -> lis
     return [Message("system", system), Message("user", user)]
 
 
+def plan_for_settings(
+    case: Case, kb: KnowledgeBase, llm: LLMClient | None, settings: Settings
+) -> Plan:
+    """`plan_treatment` as the settings configure it: the one place every caller (the agent,
+    its tool, the CLI) takes it from."""
+    return plan_treatment(
+        case,
+        kb,
+        llm,
+        extractive=settings.extractive_answers or llm is None,
+        interactions_dir=settings.interactions_dir,
+        context_chars=settings.prompt_chars,
+        support_threshold=settings.support_threshold,
+        coverage_model=CoverageModel.load(settings.coverage_model),
+        min_dense=settings.abstain_threshold,
+    )
+
+
 def plan_treatment(
     case: Case,
     kb: KnowledgeBase,
@@ -299,12 +367,15 @@ def plan_treatment(
     interactions_dir: Any = None,
     context_chars: int = 4000,
     support_threshold: float = 0.5,
+    coverage_model: CoverageModel | None = None,
+    min_dense: float = 0.0,
 ) -> Plan:
     """A cited plan for `case`; raises CaseError when the case names no problem.
 
-    What the model writes is checked as the answers are: an option must cite a passage it was
-    given and be supported by it; contraindications, monitoring and follow-up items must be
-    found in the passages. What fails is removed and flagged; a problem left without an option
+    What the model writes is checked as the answers are: an option must cite a passage that
+    addresses its own problem and be supported by it; contraindications, monitoring and
+    follow-up items must be found in the passages; a strength of evidence must be one a cited
+    passage states. What fails is removed and flagged; a covered problem left without an option
     gets options quoted from its passages. Problems keep the case's own names."""
     from tools.calculators import calculator_tools
 
@@ -314,32 +385,52 @@ def plan_treatment(
             "The case names no diagnosis or problem to plan for (add, for example, "
             '"Diagnoses: hot flashes").'
         )
+    model = coverage_model or CoverageModel.load()
     flags: list[PlanFlag] = []
     passages: list[Passage] = []
-    numbered: dict[str, list[int]] = {}
+    evidence: dict[str, _ProblemEvidence] = {}
     per_problem_chars = max(600, context_chars // len(problems))
     for problem in problems:
+        query = f"{problem} treatment"
         try:
-            found = kb.search(f"{problem} treatment", k=PASSAGES_PER_PROBLEM)
+            found = kb.search(query, k=SEARCHED_PER_PROBLEM)
+            judgement = judge(
+                query,
+                found,
+                vocabulary=kb.vocabulary(),
+                embedder=kb.embedder,
+                model=model,
+                min_dense=min_dense,
+            )
         except KnowledgeError as exc:
             raise CaseError(str(exc)) from None
         markers: list[int] = []
         used = 0
-        for passage in found:
+        for passage in judgement.addressing_passages()[:PASSAGES_PER_PROBLEM]:
             if markers and used + min(len(passage.body), 900) > per_problem_chars:
                 break
             if passage.id not in {p.id for p in passages}:
                 passages.append(passage)
             markers.append(next(i for i, p in enumerate(passages, 1) if p.id == passage.id))
             used += min(len(passage.body), 900)
-        numbered[problem] = markers
+        evidence[problem] = _ProblemEvidence(judgement, markers)
+        if not judgement.covered:
+            nearest = "; ".join(p.title for p in judgement.nearest())
+            flags.append(
+                PlanFlag(
+                    kind=NOT_COVERED,
+                    message=f"The guidelines in this knowledge base do not address {problem!r}"
+                    + (f"; nearest: {nearest}." if nearest else "."),
+                )
+            )
+    covered = [p for p in problems if evidence[p].judgement.covered]
 
     mode = AnswerMode.EXTRACTIVE
     draft: PlanDraft | None = None
-    if not extractive and llm is not None:
+    if covered and not extractive and llm is not None:
         try:
             draft = llm.structured(
-                _prompt(case, problems, passages),
+                _prompt(case, covered, passages),
                 draft_schema(),
                 name="plan",
                 model=PlanDraft,
@@ -349,14 +440,30 @@ def plan_treatment(
         except LLMError as exc:
             flags.append(PlanFlag(kind="engine", message=f"{exc} The plan quotes the passages."))
     if draft is None:
-        draft = _extractive_draft(problems, numbered, passages)
+        draft = _extractive_draft(covered, evidence, passages)
 
-    by_position = list(draft.problems) + [None] * len(problems)
+    drafted_for = dict(zip(covered, list(draft.problems) + [None] * len(covered), strict=False))
     plan_problems = []
     fell_back = 0
-    for problem, drafted in zip(problems, by_position, strict=False):
-        own = [passages[m - 1] for m in numbered[problem]]
-        options = _checked_options(problem, drafted, passages, support_threshold, flags)
+    for problem in problems:
+        judgement = evidence[problem].judgement
+        if not judgement.covered:
+            plan_problems.append(
+                PlanProblem(
+                    problem=problem,
+                    options=[],
+                    contraindications=[],
+                    monitoring=[],
+                    covered=False,
+                    nearest=[_source_name(p) for p in judgement.nearest()],
+                )
+            )
+            continue
+        drafted = drafted_for.get(problem)
+        own = [passages[m - 1] for m in evidence[problem].markers]
+        options = _checked_options(
+            problem, drafted, passages, evidence[problem].markers, support_threshold, flags
+        )
         if not options and mode is AnswerMode.GENERATED:
             flags.append(
                 PlanFlag(
@@ -366,15 +473,16 @@ def plan_treatment(
                 )
             )
             # Quoted only now: a problem whose drafted options survive never needs them.
-            fallback = _quoted_problem(problem, numbered, passages)
-            options = _checked_options(problem, fallback, passages, support_threshold, [])
+            fallback = _quoted_problem(problem, evidence[problem], passages)
+            options = _checked_options(
+                problem, fallback, passages, evidence[problem].markers, support_threshold, []
+            )
             fell_back += 1
         if not options:
             flags.append(
                 PlanFlag(
-                    kind="no_evidence",
-                    message=f"No cited option for {problem!r}: the knowledge base may not "
-                    "cover it.",
+                    kind=NOT_COVERED,
+                    message=f"No passage sentence gives an option for {problem!r}.",
                 )
             )
         plan_problems.append(
@@ -404,8 +512,10 @@ def plan_treatment(
         "the case", "open-question", draft.open_questions, passages, support_threshold, flags
     )
 
-    if fell_back == len(problems):  # nothing of the model's survived: say so in the mode
+    if covered and fell_back == len(covered):  # nothing of the model's survived: say so
         mode = AnswerMode.EXTRACTIVE
+    if not covered:
+        mode = AnswerMode.ABSTAINED
     calculations = _calculations(case, calculator_tools())
     flags += _renal_flags(case, plan_problems, calculations)
     if interactions_dir is not None:
@@ -422,17 +532,23 @@ def plan_treatment(
     )
 
 
+def _source_name(passage: Passage) -> str:
+    return " — ".join(x for x in (passage.title, passage.section) if x)
+
+
 def _checked_options(
     problem: str,
     drafted: DraftProblem | None,
     passages: list[Passage],
+    own_markers: Sequence[int],
     support_threshold: float,
     flags: list[PlanFlag],
 ) -> list[PlanOption]:
-    """The drafted options that cite a passage they were given and are supported by it."""
+    """The drafted options that cite a passage addressing this problem and are supported by
+    it; a strength of evidence no cited passage states becomes "not stated in the source"."""
     options: list[PlanOption] = []
     for option in drafted.options if drafted else []:
-        valid = [m for m in dict.fromkeys(option.citations) if 1 <= m <= len(passages)]
+        valid = [m for m in dict.fromkeys(option.citations) if m in own_markers]
         cited = [passages[m - 1] for m in valid]
         if (
             not valid
@@ -441,7 +557,7 @@ def _checked_options(
             reason = (
                 "was not supported by the passages it cites"
                 if valid
-                else "cited no passage it was given"
+                else "cited no passage that addresses it"
             )
             flags.append(
                 PlanFlag(
@@ -455,7 +571,7 @@ def _checked_options(
                 treatment=option.treatment,
                 rationale=option.rationale,
                 citations=[_citation(m, passages[m - 1]) for m in valid],
-                strength_of_evidence=option.strength_of_evidence or "not stated",
+                strength_of_evidence=_found_strength(option.strength_of_evidence, cited),
             )
         )
     return options
@@ -583,15 +699,7 @@ def planning_tools(
                 )
             focused = case.model_copy(update={"diagnoses": [problem], "comorbidities": []})
         try:
-            result = plan_treatment(
-                focused,
-                kb,
-                llm,
-                extractive=settings.extractive_answers,
-                interactions_dir=settings.interactions_dir,
-                context_chars=settings.prompt_chars,
-                support_threshold=settings.support_threshold,
-            )
+            result = plan_for_settings(focused, kb, llm, settings)
         except CaseError as exc:
             raise ToolException(str(exc)) from None
         return result.model_dump_json()

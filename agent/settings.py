@@ -166,7 +166,17 @@ class Settings(BaseSettings):
         default=0.35,
         ge=0.0,
         le=1.0,
-        description="Abstain when the best passage's cosine similarity is below this.",
+        description=(
+            "A question whose best passage's cosine similarity is below this is not covered, "
+            "without judging further."
+        ),
+    )
+    coverage_model: Path | None = Field(
+        default=None,
+        description=(
+            "The coverage model (JSON from `clinassist eval fit-coverage`); unset: the one "
+            "shipped with clinassist, fit on the shared corpora."
+        ),
     )
     support_threshold: float = Field(
         default=0.5,

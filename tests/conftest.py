@@ -75,6 +75,48 @@ def pdq_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
     return data_dir
 
 
+NGC = SHARED / "corpora" / "ngc-us-federal-archive"
+GROUNDING_PDQ = (
+    "about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md",
+    "types-lung-hp-lung-screening-pdq.md",
+)
+# COPD (VA/DoD), overweight and obesity (VA/DoD), acute complications of sickle cell disease
+GROUNDING_NGC = ("ngc-10629", "ngc-10511", "ngc-10531")
+
+
+@pytest.fixture(scope="session")
+def grounding_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """Real guidelines from both shipped corpora, few enough to ingest in seconds, for what
+    the knowledge base covers and what it does not: two PDQ summaries (hot flashes, lung
+    cancer screening) and three NGC summaries (COPD, obesity, sickle cell disease)."""
+    import json
+    import shutil
+
+    from knowledge.ingest import ingest
+
+    if not (NGC / "summaries.jsonl").exists() or not (PDQ / "raw").is_dir():
+        pytest.skip("../shared/corpora is not present")
+    root = tmp_path_factory.mktemp("grounding")
+    pdq = root / "nci-pdq-hp"
+    ngc = root / "ngc-us-federal-archive"
+    for folder, source in ((pdq, PDQ), (ngc, NGC)):
+        folder.mkdir()
+        shutil.copy(source / "SOURCE.txt", folder / "SOURCE.txt")
+    for name in GROUNDING_PDQ:
+        shutil.copy(PDQ / "raw" / name, pdq / name)
+    records = [
+        line
+        for line in (NGC / "summaries.jsonl").read_text(encoding="utf-8").splitlines()
+        if line and json.loads(line)["id"] in GROUNDING_NGC
+    ]
+    assert len(records) == len(GROUNDING_NGC)
+    (ngc / "summaries.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
+    data_dir = root / "data"
+    report = ingest(KnowledgeBase(data_dir=data_dir, embedder=embedder), [pdq, ngc])
+    assert report.files_ingested == 3
+    return data_dir
+
+
 @pytest.fixture
 def make_kb(embedder: Embedder, tmp_path: Path) -> Callable[..., KnowledgeBase]:
     def factory(data_dir: Path | None = None, **kwargs: object) -> KnowledgeBase:

@@ -47,7 +47,7 @@ USER_ERRORS = (AgentError, KnowledgeError, ToolError)
 MODE_LABELS = {
     "generated": "Answer written by the model and checked against the passages.",
     "extractive": "Answer quoted from the guideline passages.",
-    "abstained": "No adequate evidence in the knowledge base.",
+    "abstained": "The guidelines in this knowledge base do not address the question.",
 }
 BANNER_REFRESH_S = 5.0
 MAX_UPLOAD = "512mb"
@@ -63,6 +63,7 @@ CSS = """
 """
 FLAG_ICONS = {
     "abstained": "⚪",
+    "not_covered": "⚪",
     "interaction": "⛔",
     "allergy": "⛔",
     "renal_dose": "⚠️",

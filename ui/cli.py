@@ -724,7 +724,7 @@ def plan_command(
 ) -> None:
     """A cited treatment plan for a case, with interaction, allergy and renal-dose flags."""
     from agent.case import parse_case
-    from agent.planning import plan_treatment
+    from agent.planning import plan_for_settings
 
     settings = _settings()
     case_text = _read_case_file(case)
@@ -732,14 +732,7 @@ def plan_command(
     with _user_errors():
         parsed = parse_case(case_text)
         llm, _ = _connect_llm(settings, not settings.extractive_answers)
-        plan = plan_treatment(
-            parsed,
-            open_knowledge_base(settings),
-            llm,
-            extractive=settings.extractive_answers,
-            interactions_dir=settings.interactions_dir,
-            context_chars=settings.prompt_chars,
-        )
+        plan = plan_for_settings(parsed, open_knowledge_base(settings), llm, settings)
     if markdown is not None:
         try:
             markdown.write_text(plan.to_markdown(), encoding="utf-8")

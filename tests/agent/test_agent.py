@@ -15,6 +15,7 @@ from typing import Any
 import pydicom
 import pytest
 
+from agent.coverage import judge
 from agent.events import (
     AgentEvent,
     CitationEvent,
@@ -84,7 +85,11 @@ def test_in_scope_answer_cites_only_retrieved_passages(agent_factory: Callable[.
     assert result.mode is AnswerMode.EXTRACTIVE and not result.abstained
     assert result.citations and result.notice.startswith("clinassist supports")
     by_marker = {c.marker: c.passage for c in result.citations}
-    for sentence in split_sentences(result.answer):
+    sentences = split_sentences(result.answer)
+    assert sentences[0].startswith("From *") and sentences[0].endswith("*:")  # its source first
+    for sentence in sentences:
+        if sentence.startswith("From *"):
+            continue
         markers = markers_in(sentence)
         assert markers and all(m in by_marker for m in markers)
         assert sentence.rsplit(" [", 1)[0] in by_marker[markers[0]].body
@@ -101,10 +106,14 @@ def test_out_of_scope_question_abstains_and_shows_nearest(
 ) -> None:
     events, result = run(agent_factory(), "How do I rebuild the carburettor of a 1968 motorcycle?")
     assert result.abstained and result.citations == []
-    assert result.answer.startswith("The knowledge base has no adequate evidence")
-    assert "Nearest passages: [1]" in result.answer
-    assert [f.kind.value for f in result.flags] == ["abstained"]
-    assert any(isinstance(e, FlagEvent) and e.flag.kind.value == "abstained" for e in events)
+    assert result.answer.startswith(
+        "The guidelines in this knowledge base do not address this question. Nearest: *"
+    )
+    assert [f.kind.value for f in result.flags] == ["not_covered"]
+    assert any(isinstance(e, FlagEvent) and e.flag.kind.value == "not_covered" for e in events)
+    assert [(c.covered, c.searched) for c in result.coverage] == [
+        (False, "How do I rebuild the carburettor of a 1968 motorcycle?")
+    ]
 
 
 def test_instructions_in_passages_dicom_and_case_trigger_nothing(
@@ -345,9 +354,16 @@ def test_supported_plan_options_from_the_model_are_kept(
     def no_quotes(*args: object, **kwargs: object) -> None:
         raise AssertionError("quoted options drafted though the model's options survive")
 
-    monkeypatch.setattr("agent.planning.extractive_sentences", no_quotes)
-    # plan_treatment numbers the passages of "<problem> treatment" in rank order
-    passages = agent.kb.search("hot flashes treatment", k=4)
+    monkeypatch.setattr("agent.planning.choose_quotes", no_quotes)
+    # plan_treatment numbers the passages that address "<problem> treatment" in rank order
+    judgement = judge(
+        "hot flashes treatment",
+        agent.kb.search("hot flashes treatment", k=8),
+        vocabulary=agent.kb.vocabulary(),
+        embedder=agent.kb.embedder,
+        model=agent.coverage_model,
+    )
+    passages = judgement.addressing_passages()[:4]
     marker = next(i for i, p in enumerate(passages, 1) if "Venlafaxine at a dose" in p.body)
     plan = scripted_plan(
         agent,

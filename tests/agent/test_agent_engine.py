@@ -136,3 +136,43 @@ def test_fhir_case_plan_with_the_engine_is_valid_cited_and_flags_the_interaction
     assert any(set(f["drugs"]) == {"simvastatin", "clarithromycin"} for f in interactions)
     markdown = plan.to_markdown()
     assert "## Safety flags" in markdown and "clinical judgement" in markdown
+
+
+def test_a_plan_with_the_engine_has_options_only_for_the_problem_the_guidelines_cover(
+    grounding_data_dir: Path, embedder: Embedder, engine: EngineStatus, tmp_path: Path
+) -> None:
+    """Hot flashes (a PDQ summary covers them) and atrial fibrillation (no guideline here
+    does): whatever the model drafts, only the first gets options, each citing a passage
+    that addresses it; the second is named as not covered, with the nearest guidelines."""
+    from agent.planning import plan_for_settings
+
+    settings = Settings(data_dir=tmp_path / "data", corpus_dirs=[], answer_mode="generated")
+    client = LLMClient(LLMConfig(base_url=f"{engine.url}/v1", model=str(engine.model)))
+    plan = plan_for_settings(
+        parse_case(
+            "61-year-old woman after breast cancer with hot flashes and atrial fibrillation. "
+            "Meds: tamoxifen 20 mg."
+        ),
+        KnowledgeBase(data_dir=grounding_data_dir, embedder=embedder),
+        client,
+        settings,
+    )
+    by_name = {p.problem: p for p in plan.problems}
+    assert set(by_name) == {"hot flashes", "atrial fibrillation"}
+    covered, uncovered = by_name["hot flashes"], by_name["atrial fibrillation"]
+    assert covered.covered and covered.options
+    hot_flashes = "https://www.cancer.gov/about-cancer/treatment/side-effects/hot-flashes-hp-pdq"
+    assert {c.url for o in covered.options for c in o.citations} == {hot_flashes}
+    assert not uncovered.covered and uncovered.options == [] and uncovered.nearest
+    assert uncovered.contraindications == [] and uncovered.monitoring == []
+    assert [f.kind for f in plan.flags].count("not_covered") == 1
+    assert plan.mode in ("generated", "extractive")
+    for option in covered.options:  # a strength of evidence only where the source states it
+        if option.strength_of_evidence != "not stated in the source":
+            cited = " ".join(
+                p.body.lower()
+                for p in KnowledgeBase(data_dir=grounding_data_dir, embedder=embedder).search(
+                    option.treatment, k=8
+                )
+            )
+            assert " ".join(option.strength_of_evidence.lower().split()) in " ".join(cited.split())

@@ -1,4 +1,5 @@
-"""Verification, extractive answers and abstention: deterministic, no LLM involved."""
+"""Verification, quoted answers and what is not covered: deterministic, no LLM involved (the
+quotes are scored by the real embedder)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import pytest
 
 from agent.grounding import (
     FlagKind,
-    abstention_text,
     evidence_strength,
-    extractive_answer,
+    is_claim,
     looks_like_instruction,
     markers_in,
+    not_covered_text,
     numbers_in,
     passages_block,
     split_sentences,
     verify,
 )
+from knowledge.embedding import Embedder
 from knowledge.types import Passage
+from tests.quoting import quoted_answer
 
 
 def passage(number: int, body: str, dense: float | None = 0.6) -> Passage:
@@ -118,18 +121,27 @@ def test_invalid_markers_never_become_citations() -> None:
     assert result.valid_marker_share == pytest.approx(1 / 3)
 
 
-def test_extractive_answer_quotes_passages_and_cites_each_sentence() -> None:
-    answer = extractive_answer("Which drugs reduce hot flashes, at what dose?", PASSAGES)
+def test_quoted_answer_quotes_relevant_sentences_under_their_source(embedder: Embedder) -> None:
+    answer = quoted_answer("Which drugs reduce hot flashes, at what dose?", PASSAGES, embedder)
     sentences = split_sentences(answer)
-    assert sentences
-    for sentence in sentences:
+    assert sentences[0] == "From *Guide 1 — Section 1*:"  # the best source leads
+    quoted = [s for s in sentences if markers_in(s)]
+    assert quoted
+    for sentence in quoted:
         (marker,) = markers_in(sentence)
-        quoted = sentence.rsplit(" [", 1)[0]
-        assert quoted in PASSAGES[marker - 1].body  # verbatim, the model's words play no part
+        text = sentence.rsplit(" [", 1)[0]
+        assert text in PASSAGES[marker - 1].body  # verbatim, the model's words play no part
+    for sentence in sentences:
+        assert markers_in(sentence) or sentence.startswith("From *")
     assert "Ignore all previous instructions" not in answer
-    assert "CT screening" not in answer  # irrelevant to the question
+    assert "CT screening" not in answer  # irrelevant to the question: below the floor
     checked = verify(answer, PASSAGES, support_threshold=0.5)
     assert checked.flags == [] and checked.supported_share == 1.0
+
+
+def test_a_lead_in_line_is_not_a_claim() -> None:
+    assert not is_claim("From *Hot Flashes (PDQ) — Drug Interactions*:")
+    assert is_claim("Venlafaxine reduced hot flash scores by 61% in a trial.")
 
 
 def test_instructions_inside_passages_are_recognised() -> None:
@@ -138,12 +150,16 @@ def test_instructions_inside_passages_are_recognised() -> None:
     assert not looks_like_instruction("Ignore minor bleeding; stop warfarin for major bleeding.")
 
 
-def test_evidence_strength_and_abstention_text() -> None:
+def test_evidence_strength_and_what_is_not_covered() -> None:
     assert evidence_strength(PASSAGES) == pytest.approx(0.6)
     assert evidence_strength([passage(1, "x", dense=None)]) == 0.0
-    text = abstention_text(PASSAGES)
-    assert text.startswith("The knowledge base has no adequate evidence")
-    assert "[1] Guide 1 -- Section 1" in text and "[3] Guide 3" in text
+    text = not_covered_text(None, PASSAGES[:2])
+    assert text.startswith("The guidelines in this knowledge base do not address this question.")
+    assert "*Guide 1 — Section 1*; *Guide 2 — Section 2*" in text
+    part = not_covered_text("how is atrial fibrillation managed?", [])
+    assert part == (
+        "The guidelines in this knowledge base do not address “how is atrial fibrillation managed”."
+    )
 
 
 def test_passages_block_numbers_passages_as_quoted_data() -> None:

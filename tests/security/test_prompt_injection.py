@@ -37,7 +37,6 @@ from agent.grounding import (
     INSTRUCTION_REMOVED,
     AnswerMode,
     FlagKind,
-    extractive_answer,
     looks_like_instruction,
     markers_in,
     passages_block,
@@ -52,6 +51,7 @@ from knowledge.types import Passage
 from tests.conftest import SHARED
 from tests.corpus import make_pdf, write_corpus
 from tests.netproxy import CuttableProxy
+from tests.quoting import quoted_answer
 from tools.imaging.decode import read_image
 
 DICOM_SAMPLE = SHARED / "images" / "dicom-samples" / "CT_small.dcm"
@@ -212,7 +212,9 @@ def passage(body: str, number: int = 1) -> Passage:
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_payload_is_kept_from_the_prompt_and_from_quoted_answers(kind: str) -> None:
+def test_every_payload_is_kept_from_the_prompt_and_from_quoted_answers(
+    kind: str, embedder: Embedder
+) -> None:
     canary = "QX00CANARY"
     text = KINDS[kind][0].format(c=canary)
     body = f"Oxybutynin 2.5 mg twice daily reduced hot flashes in a trial. {text} It was cheap."
@@ -224,7 +226,7 @@ def test_every_payload_is_kept_from_the_prompt_and_from_quoted_answers(kind: str
     assert block.count('"""') == 2  # nothing closes the quotes early
     # A question made of the payload's own words still quotes nothing of it.
     question = f"Oxybutynin hot flashes {text}"
-    assert canary not in extractive_answer(question, [passage(body)])
+    assert canary not in quoted_answer(question, [passage(body)], embedder)
 
 
 def test_passages_cannot_close_their_quotes() -> None:

@@ -145,6 +145,17 @@ def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
         assert passages[0]["title"].startswith("Hot Flashes and Night Sweats")
         answer = client.predict("Which drugs reduce hot flashes?", "", "", api_name="/ask")
         assert answer["mode"] == "extractive" and answer["citations"]
+        # a follow-up in the same session is searched with the conversation's topic
+        follow = client.predict(
+            "And what about their side effects?", answer["session_id"], "", api_name="/ask"
+        )
+        [part] = follow["coverage"]
+        assert part["searched"] == (
+            "Which drugs reduce hot flashes? And what about their side effects?"
+        )
+        assert {c["title"] for c in follow["citations"]} <= {
+            c["title"] for c in answer["citations"]
+        }
         with pytest.raises(Exception, match="Type a question"):  # one sentence, no traceback
             client.predict("  ", "", "", api_name="/ask")
     output = served.output()

@@ -100,6 +100,43 @@ class ImageAnalysis(BaseModel):
     similar: list[SimilarImageResult]
     notice: str = RESEARCH_NOTICE
 
+    def summary(self) -> str:
+        """One paragraph a clinician reads: the de-identified metadata, quality flags, probe
+        outputs with their test AUROC, similar reference images, the research-use notice."""
+        meta = self.metadata
+        described = ", ".join(
+            x
+            for x in (
+                meta.modality,
+                meta.body_part,
+                meta.view_position,
+                meta.study_description,
+                f"{meta.columns} x {meta.rows} pixels",
+                f"{meta.frames} frames" if meta.frames > 1 else None,
+            )
+            if x
+        )
+        text = [f"**{self.image}** ({described})."]
+        if self.quality_flags:
+            text.append("Quality: " + " ".join(self.quality_flags))
+        for probe in self.probes:
+            ranked = sorted(probe.probabilities.items(), key=lambda kv: -kv[1])
+            outputs = ", ".join(f"{label} {value:.2f}" for label, value in ranked)
+            caution = " (low confidence)" if probe.low_confidence else ""
+            text.append(f"Probe {probe.probe}: {outputs}{caution}; test AUROC {probe.test_auroc}.")
+        if not self.probes:
+            text.append(f"No probe is trained for the {self.encoder} encoder.")
+        if self.similar:
+            hits = "; ".join(
+                f"{hit.label or 'unlabelled'} ({hit.similarity:.2f}, {hit.dataset})"
+                for hit in self.similar
+            )
+            text.append(f"Similar reference images: {hits}. {self.encoder_caveat}")
+        else:
+            text.append("No similar-image index has been built.")
+        text.append(self.notice)
+        return " ".join(text)
+
 
 def safe_image_metadata(study: ImageStudy) -> SafeImageMetadata:
     safe = study.safe
