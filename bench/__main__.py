@@ -22,6 +22,7 @@ BENCHMARKS = (
     "citations",
     "ingest_corpus",
     "query_latency",
+    "coverage",
     "llm_engine",
     "imaging",
     "app",
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench import app as app_bench
     from bench import (
         citations,
+        coverage,
         imaging,
         ingest_corpus,
         llm_engine,
@@ -81,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = app_bench.main([])
             elif name == "ingest_corpus":
                 status = ingest_corpus.main(["--data-dir", str(corpus_dir)])
+            elif name == "coverage":
+                status = coverage.main(["--data-dir", str(corpus_dir)])
             else:
                 status = query_latency.main(["--data-dir", str(corpus_dir)])
             if status != 0:

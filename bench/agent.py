@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agent.evaluation.grounding import OUT_OF_SCOPE_QUESTIONS, ThresholdRates, rates_at
+from agent.evaluation.citations import ThresholdRates, rates_at
+from agent.evaluation.grounding_sets import OUT_OF_SCOPE_QUESTIONS
 from agent.evaluation.retrieval import (
     COLLECTION,
     PubMedQAItem,

@@ -12,7 +12,7 @@ its markers and sentences; the table gives:
 - claims supported: the share of claim-like sentences (>= 5 words) that pass, cited or not;
 - answers that fell back to quoting (fewer than half of their claims passed).
 
-The measuring is `agent.evaluation.grounding.citation_validity` (`clinassist eval grounding`
+The measuring is `agent.evaluation.citations.citation_validity` (`clinassist eval citations`
 runs it too). Baseline beside it: the extractive answers for the same questions (quoted
 sentences, which pass by construction: this checks the verifier, not the model).
 
@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.evaluation.grounding import CitationCounts, citation_validity
+from agent.evaluation.citations import CitationCounts, citation_validity
 from agent.settings import Settings, apply_offline_environment
 from bench.common import PUBMEDQA_FILE, emit, load_average, markdown_table, progress
 

@@ -1,9 +1,11 @@
-"""`clinassist eval retrieval|qa|grounding|imaging`: the validation figures a hospital asks for,
-measured on the configured engine, knowledge base and encoder, as JSON or a Markdown report."""
+"""`clinassist eval retrieval|qa|grounding|citations|fit-coverage|imaging`: the validation
+figures a hospital asks for, measured on the configured engine, knowledge base and encoder, as
+JSON or a Markdown report."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import typer
@@ -131,15 +133,16 @@ def _engine_info(settings: Any, model: str | None, needed: bool) -> Any:
     return EngineInfo(kind, settings.llm_url, model)
 
 
-@eval_app.command("grounding")
-def eval_grounding_command(
+@eval_app.command("citations")
+def eval_citations_command(
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="PubMedQA questions answered (default 100).")
     ] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """Citation validity of the agent's answers (its verifier) and abstention rates."""
-    from agent.evaluation.grounding import evaluate_grounding
+    """Citation validity of the agent's answers on PubMedQA (its verifier) and the cosine
+    floor's abstention rates."""
+    from agent.evaluation.citations import evaluate_citations
     from knowledge.embedding import Embedder
     from ui.cli import _connect_llm, _settings, _user_errors
 
@@ -147,7 +150,7 @@ def eval_grounding_command(
     needed = not settings.extractive_answers or settings.model_tool_calling
     with _user_errors():
         llm, model = _connect_llm(settings, needed)
-        report = evaluate_grounding(
+        report = evaluate_citations(
             settings,
             Embedder(settings.embedder_path, batch_size=settings.embed_batch_size),
             llm,
@@ -156,6 +159,75 @@ def eval_grounding_command(
             progress=_progress(as_json),
         )
     _emit(report, as_json)
+
+
+@eval_app.command("grounding")
+def eval_grounding_command(
+    split: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="dev, heldout (repeatable; default both, kept apart)."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Questions per split, group and source."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Does the agent answer what the guidelines cover, cite the right one, and say when
+    they do not cover a question? On ../shared/eval/grounding-dev and the sets grown from it."""
+    from agent.evaluation.grounding import SPLITS, evaluate_grounding
+    from ui.cli import _connect_llm, _fail, _settings, _user_errors, open_knowledge_base
+
+    settings = _settings()
+    unknown = sorted(set(split or []) - set(SPLITS))
+    if unknown:
+        raise _fail(f"unknown split {unknown[0]!r} (choose from {', '.join(SPLITS)}).")
+    needed = not settings.extractive_answers or settings.model_tool_calling
+    with _user_errors():
+        kb = open_knowledge_base(settings)
+        if kb.store.count() == 0:
+            raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+        llm, model = _connect_llm(settings, needed)
+        report = evaluate_grounding(
+            settings,
+            kb,
+            llm,
+            engine=_engine_info(settings, model, needed),
+            splits=[s for s in SPLITS if not split or s in split],
+            limit=limit,
+            progress=_progress(as_json),
+        )
+    _emit(report, as_json)
+
+
+@eval_app.command("fit-coverage")
+def eval_fit_coverage_command(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the model (default: data_dir)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit the coverage model on the configured knowledge base's own headings; choose its
+    threshold on the development questions (never the held-out ones)."""
+    from agent.evaluation.coverage_fit import fit_coverage
+    from ui.cli import _fail, _settings, _user_errors, open_knowledge_base
+
+    settings = _settings()
+    target = out or settings.data_dir / "coverage_model.json"
+    with _user_errors():
+        kb = open_knowledge_base(settings)
+        if kb.store.count() == 0:
+            raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+        fit = fit_coverage(kb, progress=_progress(as_json))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(fit.model.as_json(), indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {target} ({exc.strerror}).") from None
+    _emit(fit, as_json)
+    if not as_json:
+        typer.echo(f"\nWritten to {target}; use it with CLINASSIST_COVERAGE_MODEL={target}.")
 
 
 @eval_app.command("imaging")

@@ -1,4 +1,5 @@
-"""Grounding: how the agent's verifier judges its answers, and how often it abstains.
+"""Citations: how the agent's verifier judges its answers on PubMedQA, and how often the
+cosine floor (`abstain_threshold`) abstains.
 
 Citation validity: the real `Agent` (in the configured answer mode) answers in-scope questions,
 each in a fresh session; before any fallback the verifier reports, per answer, its markers and
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.evaluation.grounding_sets import OUT_OF_SCOPE_QUESTIONS
 from agent.evaluation.report import EngineInfo, Proportion, RunInfo, markdown_table
 
 if TYPE_CHECKING:
@@ -29,144 +31,6 @@ if TYPE_CHECKING:
     from knowledge.embedding import Embedder
 
 K = 8
-
-# Clearly non-medical questions: abstaining on them is right. Medical "near-miss" questions are
-# left out (nothing guarantees the knowledge base does not answer them), so the rate measured on
-# these is an upper bound for medical questions outside the corpus.
-OUT_OF_SCOPE_QUESTIONS: tuple[str, ...] = (
-    # cooking
-    "How long should I knead bread dough by hand?",
-    "What is the difference between baking soda and baking powder?",
-    "How do I make a roux for gumbo?",
-    "At what oven temperature should a whole chicken be roasted?",
-    "Why does my risotto turn out gluey?",
-    "How do I temper chocolate without a thermometer?",
-    "What is the ratio of rice to water for basmati rice?",
-    "How do you keep a cast iron skillet from rusting?",
-    "Can I substitute buttermilk with milk and lemon juice in pancakes?",
-    "How do I make a sourdough starter from scratch?",
-    # car repair
-    "How do I replace the brake pads on a 2012 Honda Civic?",
-    "Why does my car battery keep dying overnight?",
-    "How often should I change the timing belt on a diesel engine?",
-    "What does a check engine light with code P0420 mean?",
-    "How do I bleed the air out of a clutch hydraulic line?",
-    "What tyre pressure should a mid-size sedan run on the motorway?",
-    "How do I jump-start a car with a dead battery safely?",
-    "Why is my car's air conditioning blowing warm air?",
-    "How do I change the spark plugs on a four-cylinder engine?",
-    "What causes a squealing noise when turning the steering wheel?",
-    # programming
-    "How do I reverse a linked list in Python?",
-    "What is the difference between a process and a thread?",
-    "How do I undo the last git commit without losing my changes?",
-    "What does the async keyword do in JavaScript?",
-    "How do I write a SQL query that returns the second highest salary?",
-    "What is a closure in functional programming?",
-    "How do I fix a segmentation fault in a C program?",
-    "What is the time complexity of quicksort in the worst case?",
-    "How do I center a div horizontally and vertically with CSS?",
-    "What is the difference between TCP and UDP?",
-    # tax law
-    "Can I deduct home office expenses if I am self-employed?",
-    "What is the capital gains tax rate on shares held for more than a year?",
-    "How is value added tax calculated on imported goods?",
-    "When is the deadline for filing a federal income tax return?",
-    "Do I have to pay tax on cryptocurrency I received as a gift?",
-    "What is the difference between a tax credit and a tax deduction?",
-    "How does depreciation of rental property reduce taxable income?",
-    "Are lottery winnings taxable income?",
-    "What records should a small business keep for a tax audit?",
-    "How is inheritance tax applied to a family house?",
-    # sports rules
-    "How does the offside rule work in football?",
-    "How many players are on the field in a rugby union team?",
-    "What is a let in tennis?",
-    "How is a tie-break scored in volleyball?",
-    "What is the infield fly rule in baseball?",
-    "How long is a quarter in professional basketball?",
-    "When is a batter out leg before wicket in cricket?",
-    "What is a two-point conversion in American football?",
-    "How many fouls before a player fouls out in the NBA?",
-    "What are the rules for castling in chess?",
-    # geography
-    "What is the capital of Australia?",
-    "Which river flows through Budapest?",
-    "What is the highest mountain in South America?",
-    "How many countries border Germany?",
-    "What is the largest desert in Asia?",
-    "Which ocean is the Mariana Trench in?",
-    "What is the longest river in Africa?",
-    "Which countries share the island of Hispaniola?",
-    "What is the population of Tokyo?",
-    "Where is the Atacama Desert located?",
-    # music theory
-    "What notes make up a C major seventh chord?",
-    "What is the circle of fifths?",
-    "How do I transpose a melody from G major to E flat major?",
-    "What is the difference between a major and a minor scale?",
-    "What time signature is a waltz written in?",
-    "What is a plagal cadence?",
-    "How many sharps are in the key of A major?",
-    "What is the Dorian mode?",
-    "What does the tempo marking allegro mean?",
-    "How does a tritone substitution work in jazz harmony?",
-    # gardening
-    "When should I plant tomato seedlings outdoors?",
-    "How do I prune a rose bush in winter?",
-    "What is the best way to compost kitchen scraps?",
-    "How often should I water succulents indoors?",
-    "Why are the leaves on my lemon tree turning yellow?",
-    "How deep should tulip bulbs be planted?",
-    "What vegetables grow well in partial shade?",
-    "How do I get rid of aphids on my vegetable garden without chemicals?",
-    "When is the best time to reseed a lawn?",
-    "How do I propagate a pothos plant from cuttings?",
-    # astronomy
-    "How far is the Moon from the Earth?",
-    "Why does Mars appear red?",
-    "What is a light year?",
-    "How many moons does Jupiter have?",
-    "What causes a solar eclipse?",
-    "What is the difference between a meteor and a meteorite?",
-    "How old is the universe?",
-    "What is a black hole's event horizon?",
-    "When is the next total lunar eclipse visible from Europe?",
-    "Why does Saturn have rings?",
-    # history
-    "When did the Berlin Wall fall?",
-    "Who was the first emperor of Rome?",
-    "What caused the start of the First World War?",
-    "When was the Magna Carta signed?",
-    "Who built the pyramids of Giza?",
-    "What was the Hanseatic League?",
-    "When did the French Revolution begin?",
-    "Who was Genghis Khan?",
-    "What was the Marshall Plan?",
-    "Why did the Western Roman Empire collapse?",
-    # finance
-    "What is the difference between a stock and a bond?",
-    "How does compound interest work on a savings account?",
-    "Should I pay off my mortgage early or invest in an index fund?",
-    "What is a price-to-earnings ratio?",
-    "How do exchange-traded funds differ from mutual funds?",
-    "What is dollar-cost averaging?",
-    "How is a credit score calculated?",
-    "What does it mean when a bond yield curve inverts?",
-    "How do I calculate the monthly payment on a car loan?",
-    "What is a Roth IRA and who can contribute to one?",
-    # household DIY
-    "How do I fix a leaking kitchen faucet?",
-    "How do I patch a hole in drywall?",
-    "What type of paint should I use on a bathroom ceiling?",
-    "How do I unclog a bathroom sink drain without chemicals?",
-    "How do I replace a light switch safely?",
-    "How do I remove old silicone caulk from a bathtub?",
-    "What size drill bit do I need for a 6 mm wall plug?",
-    "How do I fix a squeaky door hinge?",
-    "How do I hang a heavy mirror on a plaster wall?",
-    "How do I reset a tripped circuit breaker?",
-)
 
 
 @dataclass(frozen=True)
@@ -288,7 +152,7 @@ def citation_validity(
 
 
 @dataclass(frozen=True)
-class GroundingReport:
+class CitationsReport:
     run: RunInfo
     mode: str  # the answer mode measured: "generated" or "extractive"
     citations: CitationCounts
@@ -297,7 +161,7 @@ class GroundingReport:
     def as_json(self) -> dict[str, Any]:
         a = self.abstention
         return {
-            "task": "grounding",
+            "task": "citations",
             "answer_mode": self.mode,
             "citations": self.citations.as_json(),
             "abstention": {
@@ -339,7 +203,7 @@ class GroundingReport:
         )
         return "\n".join(
             [
-                f"## Grounding: {c.answers} PubMedQA questions, {self.mode} answers",
+                f"## Citations: {c.answers} PubMedQA questions, {self.mode} answers",
                 "",
                 self.run.markdown(),
                 "",
@@ -361,7 +225,7 @@ def evidence_strengths(kb: KnowledgeBase, questions: Sequence[str]) -> list[floa
     return [evidence_strength(kb.search(q, k=K)) for q in questions]
 
 
-def evaluate_grounding(
+def evaluate_citations(
     settings: Settings,
     embedder: Embedder,
     llm: LLMClient | None,
@@ -369,7 +233,7 @@ def evaluate_grounding(
     engine: EngineInfo,
     limit: int,
     progress: Callable[[str], None] = lambda _: None,
-) -> GroundingReport:
+) -> CitationsReport:
     """The first `limit` PubMedQA abstracts indexed as in the retrieval evaluation; their
     questions answered by the agent (its sessions and audit rows in a temporary folder, never
     the clinicians' trail), then the abstention rates at the configured threshold."""
@@ -381,7 +245,7 @@ def evaluate_grounding(
     items, kb, _, _ = open_eval_pubmedqa(settings, embedder, limit, progress=progress)
     questions = [item.question for item in items]
     mode = "extractive" if settings.extractive_answers else "generated"
-    with tempfile.TemporaryDirectory(prefix="clinassist-eval-grounding-") as temp:
+    with tempfile.TemporaryDirectory(prefix="clinassist-eval-citations-") as temp:
         agent_settings = settings.model_copy(update={"data_dir": Path(temp)})
         progress(f"{len(questions)} {mode} answers ...")
         citations = citation_validity(agent_settings, kb, llm, questions, progress)
@@ -392,7 +256,7 @@ def evaluate_grounding(
         evidence_strengths(kb, OUT_OF_SCOPE_QUESTIONS),
     )
     run = RunInfo(
-        task="grounding",
+        task="citations",
         limit=limit,
         sample=(
             f"the first {len(questions)} PubMedQA PQA-L questions (their abstracts indexed) and "
@@ -401,4 +265,4 @@ def evaluate_grounding(
         engine=engine,
         knowledge_base=KnowledgeBaseInfo.of(kb),
     )
-    return GroundingReport(run, mode, citations, abstention)
+    return CitationsReport(run, mode, citations, abstention)

@@ -11,6 +11,7 @@ import pytest
 from agent.engine import EngineStatus, free_port
 from agent.evaluation.qa import SUBSETS
 from agent.evaluation.retrieval import pubmedqa_file
+from tests.corpus import write_corpus
 from tests.ui.test_cli import assert_one_sentence_error, run
 
 pytestmark = pytest.mark.slow
@@ -83,10 +84,10 @@ def test_eval_qa_with_the_engine_down_is_one_sentence(tmp_path: Path) -> None:
     assert url.removesuffix("/v1") in result.stderr
 
 
-def test_eval_grounding_json_reports_citation_validity_and_abstention(tmp_path: Path) -> None:
+def test_eval_citations_json_reports_citation_validity_and_abstention(tmp_path: Path) -> None:
     if not pubmedqa_file().is_file():
         pytest.skip("../shared/eval/pubmedqa is not present")
-    result = run("eval", "grounding", "--limit", "3", "--json", data_dir=tmp_path / "data")
+    result = run("eval", "citations", "--limit", "3", "--json", data_dir=tmp_path / "data")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["answer_mode"] == "extractive"  # the packaged model's default: no engine
@@ -100,6 +101,41 @@ def test_eval_grounding_json_reports_citation_validity_and_abstention(tmp_path: 
     assert abstention["threshold"] == pytest.approx(0.35)
     assert abstention["in_scope_wrongly_abstained"]["n"] == 3
     assert abstention["out_of_scope_correctly_abstained"]["n"] >= 100
+
+
+def test_eval_grounding_json_keeps_dev_and_heldout_apart(tmp_path: Path) -> None:
+    from agent.evaluation.grounding_sets import grounding_dev_dir
+
+    if not (grounding_dev_dir() / "in_scope_dev.jsonl").is_file():
+        pytest.skip("../shared/eval/grounding-dev is not present")
+    data_dir = tmp_path / "data"
+    empty = run("eval", "grounding", "--limit", "1", data_dir=data_dir)
+    assert_one_sentence_error(empty)
+    assert "knowledge base is empty" in empty.stderr
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    assert run("ingest", str(corpus), data_dir=data_dir).returncode == 0
+    result = run("eval", "grounding", "--limit", "1", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["task"] == "grounding" and report["answer_mode"] == "extractive"
+    assert set(report["splits"]) == {"dev", "heldout"}
+    for split in report["splits"].values():
+        for key in (
+            "in_scope_answered",
+            "gold_document_cited",
+            "near_miss_abstained",
+            "non_medical_abstained",
+            "gold_document_in_top5_documents",
+        ):
+            share = split[key]
+            assert share["n"] >= 1
+            assert 0.0 <= share["ci95"][0] <= share["value"] <= share["ci95"][1] <= 1.0
+        # with --limit 1 each source of each group gives one question
+        assert split["non_medical_abstained"]["n"] == 1
+    # the test corpus holds none of the gold guidelines: nothing can cite one
+    assert report["splits"]["dev"]["gold_document_cited"]["successes"] == 0
+    unknown = run("eval", "grounding", "--split", "test", data_dir=data_dir)
+    assert_one_sentence_error(unknown)
 
 
 def test_eval_imaging_json_reports_probe_auroc_beside_the_majority_class(tmp_path: Path) -> None:
