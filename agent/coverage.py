@@ -42,6 +42,9 @@ from knowledge.vocabulary import Alias, CorpusVocabulary, document_key
 
 MODEL_FILE = Path(__file__).with_name("coverage_model.json")
 FEATURES = ("dense", "recall", "heading_recall", "sentence")
+REDUNDANT_WORD_COSINE = 0.9  # see `_redundant_rare_terms`
+RARE_DOCUMENT_SHARE = 0.05  # a word fewer than this share of documents use is rare
+MAX_RARE_WORDS = 6
 ADDRESSING_SHARE = 0.8  # a document addresses the question when it is this close to the best
 COMPLEMENT_SHARE = 0.2  # ... or names this share of the topic the best one does not
 MAX_SENTENCES = 24  # sentences embedded per judgement (chosen by word overlap first)
@@ -172,6 +175,63 @@ def _sentences(text: str) -> list[str]:
     return [p for p in pieces if MIN_SENTENCE_CHARS <= len(p) <= MAX_SENTENCE_CHARS]
 
 
+# How a question asks, not what it asks about: guidelines rarely use these words, so their idf
+# is high in a small corpus and would pass for a topic.
+QUESTION_WORDS = (
+    "what which who whom whose when where why how should would could can may might must shall "
+    "will do does did is are was were be been being have has had get gets got there this that "
+    "these those it its they them their"
+)
+
+
+@cache
+def _question_words() -> frozenset[str]:
+    return frozenset(content_terms([QUESTION_WORDS])[0])
+
+
+def topic_terms(text: str, vocabulary: CorpusVocabulary) -> set[str]:
+    """The terms that can name what a question is about: its content terms less the words
+    that ask (what, should, does ...) and less codes with digits that the corpus never uses
+    (a reference number, a date; "BRCA1" stays); the question's terms if nothing is left."""
+    terms = content_terms([text])[0]
+    kept = {
+        t
+        for t in terms - _question_words()
+        if t in vocabulary.document_frequency or not any(c.isdigit() for c in t)
+    }
+    return kept or terms
+
+
+def _redundant_rare_terms(
+    question: str, terms: set[str], vocabulary: CorpusVocabulary, embedder: Embedder
+) -> set[str]:
+    """Rare words (few documents or none use them) that do not carry the question's meaning.
+
+    A rare word is either the topic ("pyelonephritis", "gabapentin") or a word the guidelines
+    seldom use ("troublesome hot flashes"), and idf weighs both alike. The embedder tells them
+    apart: without a topic word the question means something else (cosine 0.59-0.82 when
+    measured: scabies, croup, Kawasaki, pyelonephritis, carburettor); without a redundant one it
+    hardly changes (0.94-0.99: troublesome, bothersome, vulgaris after acne)."""
+    limit = RARE_DOCUMENT_SHARE * max(vocabulary.documents, 1)
+    rare = {t for t in terms if vocabulary.document_frequency.get(t, 0) < limit}
+    if not rare or len(rare) == len(terms):
+        return set()
+    words = re.findall(r"[A-Za-z][\w'’-]*", question)
+    stems = content_terms(words) if words else []
+    candidates = [
+        (word, found & rare) for word, found in zip(words, stems, strict=True) if found & rare
+    ][:MAX_RARE_WORDS]
+    if not candidates:
+        return set()
+    without = [re.sub(rf"\b{re.escape(word)}\b", "", question, count=1) for word, _ in candidates]
+    vectors = embedder.embed([question, *without])
+    redundant: set[str] = set()
+    for (_, found), vector in zip(candidates, vectors[1:], strict=True):
+        if float(vector @ vectors[0]) >= REDUNDANT_WORD_COSINE:
+            redundant |= found
+    return redundant
+
+
 def _known_form(term: str, vocabulary: CorpusVocabulary) -> str:
     """A prefixed word the corpus never uses ("nondrug", from "non-drug") as the word it
     prefixes ("drug"), when the corpus knows that one."""
@@ -202,8 +262,12 @@ class TopicWeights:
     aliases: tuple[Alias, ...]
 
     @classmethod
-    def of(cls, question: str, vocabulary: CorpusVocabulary) -> TopicWeights:
-        terms = {_known_form(t, vocabulary) for t in content_terms([question])[0]}
+    def of(
+        cls, question: str, vocabulary: CorpusVocabulary, embedder: Embedder | None = None
+    ) -> TopicWeights:
+        terms = {_known_form(t, vocabulary) for t in topic_terms(question, vocabulary)}
+        if embedder is not None:
+            terms -= _redundant_rare_terms(question, terms, vocabulary, embedder)
         weights = {t: vocabulary.idf(t) for t in terms}
         return cls(weights, tuple(vocabulary.aliases(terms)))
 
@@ -250,7 +314,7 @@ def features_of(
     vocabulary: CorpusVocabulary,
     embedder: Embedder,
 ) -> Evidence:
-    topic = TopicWeights.of(question, vocabulary)
+    topic = TopicWeights.of(question, vocabulary, embedder)
     chunk_terms = content_terms([p.text for p in passages])
     # a document's retrieved passages together: its topic may be spread over several chunks
     by_document: dict[tuple[str, str], set[str]] = {}

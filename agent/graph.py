@@ -76,6 +76,7 @@ from agent.grounding import (
 )
 from agent.llm import (
     TOOL_CALL_MAX_TOKENS,
+    ImageInput,
     LLMClient,
     LLMError,
     Message,
@@ -747,10 +748,16 @@ class Agent:
         """The model's answer to the covered parts, from the passages that address them."""
         started = time.perf_counter()
         pieces: list[str] = []
-        question = " ".join(part["text"] for part in covered)
+        asked = list(covered)
+        images = self._image_inputs(state) if self.settings.llm_multimodal else []
+        if images:  # a model that reads images answers the parts about them too
+            asked = [p for p in state.get("parts") or [] if p["about_image"] or p["covered"]]
+        question = " ".join(part["text"] for part in asked)
         prompt = self._prompt({**state, "question": question})
         assert prompt is not None  # an answer's request always has its question and a passage
         messages, given = prompt
+        if images:
+            messages[-1] = dataclasses.replace(messages[-1], images=images)
         try:
             for piece in self.llm.stream(messages):  # type: ignore[union-attr]
                 pieces.append(piece)
@@ -809,6 +816,19 @@ class Agent:
         answer = "\n\n".join(blocks)
         self._emit(TokenEvent(answer))
         return {"answer": answer, "mode": AnswerMode.EXTRACTIVE.value, "flags": flags}
+
+    def _image_inputs(self, state: State) -> list[ImageInput]:
+        """This turn's de-identified images, rendered (middle frame), for a model that reads
+        images."""
+        from tools.imaging.decode import render_frame, to_png
+
+        studies = self.session_images(state["session_id"])
+        rendered = []
+        for image_id in state.get("image_ids") or []:
+            study = studies.get(image_id)
+            if study is not None:
+                rendered.append(ImageInput(to_png(render_frame(study, study.frames // 2))))
+        return rendered
 
     def _image_preface(self, state: State, flags: list[dict[str, Any]]) -> str:
         """What the imaging tools found this turn; first, unless the served model reads

@@ -26,8 +26,8 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.case import Case, CaseError, calculator_calls
-from agent.coverage import CoverageModel, Judgement, judge
-from agent.grounding import NOTICE, AnswerMode, FlagKind, choose_quotes, supported
+from agent.coverage import CoverageModel, Judgement, TopicWeights, judge, score_sentences
+from agent.grounding import NOTICE, AnswerMode, FlagKind, Quote, choose_quotes, supported
 from agent.llm import LLMClient, LLMError, Message
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -294,6 +294,7 @@ class _ProblemEvidence:
 
     judgement: Judgement
     markers: list[int]
+    quotes: list[Quote]  # the addressing passages' sentences, scored against "<problem> treatment"
 
 
 def _quoted_problem(
@@ -301,7 +302,7 @@ def _quoted_problem(
 ) -> DraftProblem:
     """Options for `problem` quoted from the passages that address it (no model)."""
     marker_of = {passages[m - 1].id: m for m in evidence.markers}
-    quotes = [q for q in evidence.judgement.quotes() if q.passage.id in marker_of]
+    quotes = [q for q in evidence.quotes if q.passage.id in marker_of]
     options = []
     for quote in choose_quotes(quotes, max_sentences=3):
         marker = marker_of[quote.passage.id]
@@ -391,11 +392,13 @@ def plan_treatment(
     evidence: dict[str, _ProblemEvidence] = {}
     per_problem_chars = max(600, context_chars // len(problems))
     for problem in problems:
+        # searched for its treatment, judged on the problem itself: a guideline that
+        # addresses the problem but never says "treatment" still covers it
         query = f"{problem} treatment"
         try:
             found = kb.search(query, k=SEARCHED_PER_PROBLEM)
             judgement = judge(
-                query,
+                problem,
                 found,
                 vocabulary=kb.vocabulary(),
                 embedder=kb.embedder,
@@ -413,7 +416,15 @@ def plan_treatment(
                 passages.append(passage)
             markers.append(next(i for i, p in enumerate(passages, 1) if p.id == passage.id))
             used += min(len(passage.body), 900)
-        evidence[problem] = _ProblemEvidence(judgement, markers)
+        own = [passages[m - 1] for m in markers]
+        quotes = (
+            score_sentences(
+                query, own, TopicWeights.of(query, kb.vocabulary(), kb.embedder), kb.embedder
+            )
+            if own
+            else []
+        )
+        evidence[problem] = _ProblemEvidence(judgement, markers, quotes)
         if not judgement.covered:
             nearest = "; ".join(p.title for p in judgement.nearest())
             flags.append(

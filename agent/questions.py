@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.coverage import topic_terms
 from knowledge.analysis import content_terms
 from knowledge.vocabulary import CorpusVocabulary
 
@@ -74,7 +75,7 @@ def has_topic(text: str, vocabulary: CorpusVocabulary) -> bool:
         return True
     limit = TOPIC_DOCUMENT_SHARE * vocabulary.documents
     return any(
-        vocabulary.document_frequency.get(term, 0) < limit for term in content_terms([text])[0]
+        vocabulary.document_frequency.get(term, 0) < limit for term in topic_terms(text, vocabulary)
     )
 
 

@@ -25,6 +25,6 @@ def vocabulary_of(passages: Sequence[Passage]) -> CorpusVocabulary:
 
 
 def quoted_answer(question: str, passages: Sequence[Passage], embedder: Embedder) -> str:
-    topic = TopicWeights.of(question, vocabulary_of(passages))
+    topic = TopicWeights.of(question, vocabulary_of(passages), embedder)
     quotes = choose_quotes(score_sentences(question, passages, topic, embedder))
     return quoted_text(quotes, {p.id: number for number, p in enumerate(passages, start=1)})

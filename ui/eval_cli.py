@@ -86,7 +86,7 @@ def eval_qa_command(
     )
     from agent.evaluation.report import EngineInfo, require_file
     from agent.settings import REMOTE_CONTEXT_TOKENS
-    from ui.cli import _connect_llm, _fail, _settings, _user_errors, open_knowledge_base
+    from ui.cli import _connect_llm, _fail, _settings, _user_errors
 
     settings = _settings()
     unknown = sorted(set(subset or []) - set(SUBSETS))
@@ -100,9 +100,7 @@ def eval_qa_command(
             if status.state is not EngineState.READY:
                 raise _fail(f"the LLM engine at {engine.url} does not answer; is it running?")
         llm, model = _connect_llm(settings, True)
-        kb = open_knowledge_base(settings)
-        if kb.store.count() == 0:
-            raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+        kb = _filled_knowledge_base(settings)
         local = isinstance(engine, LocalEngine)
         fallback = settings.engine_max_model_len if local else REMOTE_CONTEXT_TOKENS
         report = evaluate_qa(
@@ -122,6 +120,17 @@ def eval_qa_command(
             progress=_progress(as_json),
         )
     _emit(report, as_json)
+
+
+def _filled_knowledge_base(settings: Any) -> Any:
+    """The configured knowledge base; an empty one is one sentence, not an evaluation of
+    nothing."""
+    from ui.cli import _fail, open_knowledge_base
+
+    kb = open_knowledge_base(settings)
+    if kb.store.count() == 0:
+        raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+    return kb
 
 
 def _engine_info(settings: Any, model: str | None, needed: bool) -> Any:
@@ -176,7 +185,7 @@ def eval_grounding_command(
     """Does the agent answer what the guidelines cover, cite the right one, and say when
     they do not cover a question? On ../shared/eval/grounding-dev and the sets grown from it."""
     from agent.evaluation.grounding import SPLITS, evaluate_grounding
-    from ui.cli import _connect_llm, _fail, _settings, _user_errors, open_knowledge_base
+    from ui.cli import _connect_llm, _fail, _settings, _user_errors
 
     settings = _settings()
     unknown = sorted(set(split or []) - set(SPLITS))
@@ -184,9 +193,7 @@ def eval_grounding_command(
         raise _fail(f"unknown split {unknown[0]!r} (choose from {', '.join(SPLITS)}).")
     needed = not settings.extractive_answers or settings.model_tool_calling
     with _user_errors():
-        kb = open_knowledge_base(settings)
-        if kb.store.count() == 0:
-            raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+        kb = _filled_knowledge_base(settings)
         llm, model = _connect_llm(settings, needed)
         report = evaluate_grounding(
             settings,
@@ -211,14 +218,12 @@ def eval_fit_coverage_command(
     """Fit the coverage model on the configured knowledge base's own headings; choose its
     threshold on the development questions (never the held-out ones)."""
     from agent.evaluation.coverage_fit import fit_coverage
-    from ui.cli import _fail, _settings, _user_errors, open_knowledge_base
+    from ui.cli import _fail, _settings, _user_errors
 
     settings = _settings()
     target = out or settings.data_dir / "coverage_model.json"
     with _user_errors():
-        kb = open_knowledge_base(settings)
-        if kb.store.count() == 0:
-            raise _fail("the knowledge base is empty: run clinassist ingest PATH first.")
+        kb = _filled_knowledge_base(settings)
         fit = fit_coverage(kb, progress=_progress(as_json))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

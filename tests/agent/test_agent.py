@@ -357,7 +357,7 @@ def test_supported_plan_options_from_the_model_are_kept(
     monkeypatch.setattr("agent.planning.choose_quotes", no_quotes)
     # plan_treatment numbers the passages that address "<problem> treatment" in rank order
     judgement = judge(
-        "hot flashes treatment",
+        "hot flashes",  # judged on the problem, searched for its treatment
         agent.kb.search("hot flashes treatment", k=8),
         vocabulary=agent.kb.vocabulary(),
         embedder=agent.kb.embedder,

@@ -6,7 +6,7 @@ and every assertion is about decisions and structure."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from agent.evaluation.coverage_fit import choose_threshold
 from agent.events import FinalEvent, TurnResult
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
+from agent.llm import LLMClient, LLMConfig, Message
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
@@ -240,3 +241,51 @@ def test_judging_nothing_is_not_covered(kb: KnowledgeBase) -> None:
         model=CoverageModel.load(),
     )
     assert not judgement.covered and judgement.nearest() == []
+
+
+class ScriptedMultimodalModel(LLMClient):
+    """Stands in for a GPU-served model that reads images (none can run here): it records
+    the request and answers with a sentence quoted from the passages it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            LLMConfig(base_url="http://127.0.0.1:9/v1", model="scripted-vl", multimodal=True)
+        )
+        self.requests: list[list[Message]] = []
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        self.requests.append(list(messages))
+        yield "Venlafaxine reduced hot flash scores compared with placebo [1]."
+
+
+@pytest.mark.skipif(not CXR_PNG.exists(), reason="../shared images are not present")
+def test_a_scripted_multimodal_model_gets_the_image_and_the_same_gated_passages(
+    grounding_data_dir: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        corpus_dirs=[],
+        answer_mode="generated",
+        llm_multimodal=True,
+        llm_url="http://127.0.0.1:9/v1",
+    )
+    model = ScriptedMultimodalModel()
+    built = Agent(settings, KnowledgeBase(data_dir=grounding_data_dir, embedder=embedder), model)
+    try:
+        result = ask(
+            built,
+            "What does this chest X-ray show, and which drugs reduce hot flashes in women "
+            "with breast cancer?",
+            attachments=[CXR_PNG],
+        )
+    finally:
+        built.close()
+    [request] = model.requests
+    last = request[-1]
+    assert len(last.images) == 1 and last.images[0].png.startswith(b"\x89PNG")
+    assert "What does this chest X-ray show?" in last.content  # the image part is asked too
+    # the passages in the prompt are those of the document that addresses the question
+    assert HOT_FLASHES_URL.rsplit("/", 1)[1] not in last.content  # urls are not given
+    assert "Hot Flashes" in last.content and "Lung Cancer Screening" not in last.content
+    assert not result.answer.startswith("The image itself was not read")
+    assert result.answer.startswith("What the imaging tools found")

@@ -139,7 +139,7 @@ def test_plain_follow_ups_keep_their_history_and_several_passages(
 ) -> None:
     settings, model = recorded(
         "Which drugs reduce hot flashes?",
-        "What dose of gabapentin is used?",
+        "What dose of gabapentin reduces hot flashes?",
         "Does venlafaxine reduce hot flash scores more than placebo?",
     )
     answers = check_fits(settings, model, tokens)

@@ -30,7 +30,7 @@ WARM_UP_S = 30.0
 RSS_GROWTH_LIMIT_MB = 150.0  # after warm-up; about 1,000 turns: ~150 KB a turn would fail it
 QUESTIONS = (
     "Which drugs reduce hot flashes?",
-    "What dose of gabapentin is used for hot flashes?",
+    "What dose of gabapentin reduces hot flashes?",
     "Does venlafaxine reduce hot flash scores?",
     "Which non-drug options help with hot flashes?",
 )
@@ -79,7 +79,8 @@ def test_sixteen_sessions_for_three_minutes(
                 if turn % 5 == 4:  # every fifth turn a case-level plan
                     output: Any = client.predict(case_for(own), api_name="/plan")
                 else:
-                    question = f"{QUESTIONS[turn % len(QUESTIONS)]} ({own} turn {turn})"
+                    # the marker is a code no guideline uses: it names no topic
+                    question = f"{QUESTIONS[turn % len(QUESTIONS)]} ({own}-{turn})"
                     output = client.predict(question, name, case_for(own), api_name="/ask")
                     assert output["session_id"] == name and output["citations"]
             except Exception as exc:
