@@ -42,7 +42,7 @@ from knowledge.vocabulary import Alias, CorpusVocabulary, document_key
 
 MODEL_FILE = Path(__file__).with_name("coverage_model.json")
 FEATURES = ("dense", "recall", "heading_recall", "sentence")
-REDUNDANT_WORD_COSINE = 0.9  # see `_redundant_rare_terms`
+REDUNDANT_WORD_COSINE = 0.88  # see `_redundant_rare_terms`
 RARE_DOCUMENT_SHARE = 0.05  # a word fewer than this share of documents use is rare
 MAX_RARE_WORDS = 6
 ADDRESSING_SHARE = 0.8  # a document addresses the question when it is this close to the best
@@ -211,8 +211,10 @@ def _redundant_rare_terms(
     seldom use ("troublesome hot flashes"), and idf weighs both alike. The embedder tells them
     apart: without a topic word the question means something else (cosine 0.59-0.82 when
     measured: scabies, croup, Kawasaki, pyelonephritis, carburettor); without a redundant one it
-    hardly changes (0.94-0.99: troublesome, bothersome, vulgaris after acne)."""
-    limit = RARE_DOCUMENT_SHARE * max(vocabulary.documents, 1)
+    hardly changes (0.94-0.99: troublesome, bothersome, vulgaris after acne; 0.89 for
+    "troublesome" in the bare problem name "troublesome hot flashes")."""
+    # in a small corpus, a word one document uses is rare too
+    limit = max(RARE_DOCUMENT_SHARE * vocabulary.documents, 2)
     rare = {t for t in terms if vocabulary.document_frequency.get(t, 0) < limit}
     if not rare or len(rare) == len(terms):
         return set()

@@ -213,6 +213,13 @@ def eval_fit_coverage_command(
         Path | None,
         typer.Option("--out", help="Where to write the model (default: data_dir)."),
     ] = None,
+    per_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--per-corpus",
+            help="Allow the cosine calibrated per corpus (only for the corpora it was fit on).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Fit the coverage model on the configured knowledge base's own headings; choose its
@@ -224,7 +231,7 @@ def eval_fit_coverage_command(
     target = out or settings.data_dir / "coverage_model.json"
     with _user_errors():
         kb = _filled_knowledge_base(settings)
-        fit = fit_coverage(kb, progress=_progress(as_json))
+        fit = fit_coverage(kb, progress=_progress(as_json), per_corpus=per_corpus)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(fit.model.as_json(), indent=1) + "\n", encoding="utf-8")
