@@ -216,7 +216,7 @@ def _redundant_rare_terms(
     # in a small corpus, a word one document uses is rare too
     limit = max(RARE_DOCUMENT_SHARE * vocabulary.documents, 2)
     rare = {t for t in terms if vocabulary.document_frequency.get(t, 0) < limit}
-    if not rare or len(rare) == len(terms):
+    if len(rare) < 2:  # a question's only rare word is its topic
         return set()
     words = re.findall(r"[A-Za-z][\w'’-]*", question)
     stems = content_terms(words) if words else []
@@ -227,11 +227,11 @@ def _redundant_rare_terms(
         return set()
     without = [re.sub(rf"\b{re.escape(word)}\b", "", question, count=1) for word, _ in candidates]
     vectors = embedder.embed([question, *without])
-    redundant: set[str] = set()
-    for (_, found), vector in zip(candidates, vectors[1:], strict=True):
-        if float(vector @ vectors[0]) >= REDUNDANT_WORD_COSINE:
-            redundant |= found
-    return redundant
+    similarity = [float(vector @ vectors[0]) for vector in vectors[1:]]
+    # one word at most, the most redundant: each was weighed with all the others present, so
+    # two parts of one name ("hot", "flashes") can each seem redundant while the other stays
+    best = max(range(len(candidates)), key=lambda i: similarity[i])
+    return set(candidates[best][1]) if similarity[best] >= REDUNDANT_WORD_COSINE else set()
 
 
 def _known_form(term: str, vocabulary: CorpusVocabulary) -> str:

@@ -220,3 +220,16 @@ def write_bad_files(root: Path) -> dict[str, str]:
         "image.png": "unsupported",
         "nothing.jsonl": "no line",
     }
+
+
+def always_covered_model(folder: Path) -> Path:
+    """The shipped coverage model with its threshold at 0: every question counts as covered.
+    For tests of something else (the prompt budget, load) over the small corpus above, whose
+    few documents the model was not fit for; coverage itself is tested in test_coverage.py."""
+    from agent.coverage import CoverageModel
+
+    model = CoverageModel.load()
+    path = folder / "always-covered.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**model.as_json(), "threshold": 0.0}), encoding="utf-8")
+    return path

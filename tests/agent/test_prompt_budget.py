@@ -20,7 +20,7 @@ from agent.models import PreparedModel
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
-from tests.corpus import write_corpus
+from tests.corpus import always_covered_model, write_corpus
 
 CASE = (
     "68-year-old woman, 70 kg, 165 cm, breast cancer on tamoxifen, history of "
@@ -90,7 +90,11 @@ def recorded(
     data_dir = tmp_path / "data"
     ingest(make_kb(data_dir), [write_corpus(tmp_path / "guides", with_pdf=False)])
     settings = Settings(
-        data_dir=data_dir, corpus_dirs=[], answer_mode="generated", tool_calling=True
+        data_dir=data_dir,
+        corpus_dirs=[],
+        answer_mode="generated",
+        tool_calling=True,
+        coverage_model=always_covered_model(tmp_path),  # every turn gets an answer prompt
     )
     assert settings.llm_url is None and settings.context_tokens == 2048
 

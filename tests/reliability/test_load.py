@@ -19,7 +19,7 @@ from agent.graph import Agent
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from tests.conftest import REPO_ROOT
-from tests.corpus import write_corpus
+from tests.corpus import always_covered_model, write_corpus
 from tests.serving import serve_subprocess
 
 pytestmark = pytest.mark.slow
@@ -57,7 +57,11 @@ def test_sixteen_sessions_for_three_minutes(
     from gradio_client import Client
 
     data_dir = tmp_path / "data"
-    env = {"CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False))}
+    env = {
+        "CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False)),
+        # every question is answered (what is covered is tested in test_coverage.py)
+        "CLINASSIST_COVERAGE_MODEL": str(always_covered_model(tmp_path)),
+    }
     markers = {f"load-{n:02d}": f"MRK{n:02d}{secrets.token_hex(4).upper()}" for n in range(16)}
     turns: dict[str, int] = dict.fromkeys(markers, 0)
     plans: dict[str, int] = dict.fromkeys(markers, 0)
