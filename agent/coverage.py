@@ -74,6 +74,10 @@ class Judgement:
         kept = {self.passages[i].id for i in self.addressing}
         return [q for q in self.sentences if q.passage.id in kept]
 
+    def nearest_titles(self) -> str:
+        """The nearest documents' titles, for a flag (no question text: flags are audited)."""
+        return "; ".join(p.title for p in self.nearest())
+
     def nearest(self, limit: int = 3) -> list[Passage]:
         """The best passage of each of the nearest documents."""
         seen: set[tuple[str, str]] = set()

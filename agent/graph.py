@@ -168,6 +168,15 @@ def _passage(data: dict[str, Any]) -> Passage:
     return Passage(**data)
 
 
+_QUOTE_FIELDS = dataclasses.fields(Quote)
+
+
+def _quote_parts(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A checkpointed quote as its passage id and the rest of its fields."""
+    rest = dict(data)
+    return str(rest.pop("passage_id")), rest
+
+
 def _joined(*texts: str | None) -> str:
     return "\n\n".join(text for text in texts if text)
 
@@ -178,14 +187,11 @@ def _judgement_dict(judgement: Judgement) -> dict[str, Any]:
         "covered": judgement.covered,
         "probability": round(judgement.probability, 4),
         "nearest": [dataclasses.asdict(p) for p in judgement.nearest()],
+        # a quote names its passage by id: the passages themselves are kept once, in `passages`
         "quotes": [
             {
                 "passage_id": q.passage.id,
-                "position": q.position,
-                "text": q.text,
-                "relevance": q.relevance,
-                "overlap": q.overlap,
-                "fit": q.fit,
+                **{f.name: getattr(q, f.name) for f in _QUOTE_FIELDS if f.name != "passage"},
             }
             for q in judgement.quotes()
         ],
@@ -471,16 +477,27 @@ class Agent:
         flag naming the nearest guidelines (never the question's words: flags are audited)."""
         flags = list(state.get("flags") or [])
         parts = [dict(part) for part in state.get("parts") or []]
-        guideline_parts = [part for part in parts if not part["about_image"]]
+        found = [[_passage(p) for p in part.pop("found")] for part in parts]
+        guideline = [
+            (part, f) for part, f in zip(parts, found, strict=True) if not part["about_image"]
+        ]
+        vocabulary = self.kb.vocabulary()  # once: it asks the store for its version
         kept: dict[str, Passage] = {}
-        for number, part in enumerate(guideline_parts, start=1):
-            judgement = self._judge(part["query"], [_passage(p) for p in part.pop("found")])
+        for number, (part, passages) in enumerate(guideline, start=1):
+            judgement = judge(
+                part["query"],
+                passages,
+                vocabulary=vocabulary,
+                embedder=self.kb.embedder,
+                model=self.coverage_model,
+                min_dense=self.settings.abstain_threshold,
+            )
             part.update(_judgement_dict(judgement))
             for passage in judgement.addressing_passages():
                 kept.setdefault(passage.id, passage)
             if not judgement.covered:
-                which = "the question" if len(guideline_parts) == 1 else f"part {number}"
-                nearest = "; ".join(p.title for p in judgement.nearest())
+                which = "the question" if len(guideline) == 1 else f"part {number}"
+                nearest = judgement.nearest_titles()
                 self._raise_flag(
                     flags,
                     Flag(
@@ -490,23 +507,11 @@ class Agent:
                         + (f"; nearest: {nearest}." if nearest else "."),
                     ),
                 )
-        for part in parts:
-            part.pop("found", None)
         return {
             "parts": parts,
             "passages": [dataclasses.asdict(p) for p in kept.values()],
             "flags": flags,
         }
-
-    def _judge(self, query: str, passages: list[Passage]) -> Judgement:
-        return judge(
-            query,
-            passages,
-            vocabulary=self.kb.vocabulary(),
-            embedder=self.kb.embedder,
-            model=self.coverage_model,
-            min_dense=self.settings.abstain_threshold,
-        )
 
     def _toolbox(self, state: State) -> dict[str, BaseTool]:
         from tools.guidelines import guideline_tools
@@ -789,16 +794,9 @@ class Agent:
         for part in covered:
             quotes = choose_quotes(
                 [
-                    Quote(
-                        by_id[q["passage_id"]],
-                        q["position"],
-                        q["text"],
-                        q["relevance"],
-                        q["overlap"],
-                        q["fit"],
-                    )
-                    for q in part["quotes"]
-                    if q["passage_id"] in by_id
+                    Quote(passage=by_id[passage_id], **rest)
+                    for passage_id, rest in (_quote_parts(q) for q in part["quotes"])
+                    if passage_id in by_id
                 ]
             )
             if not quotes:

@@ -359,9 +359,9 @@ def choose_quotes(candidates: Sequence[Quote], *, max_sentences: int = 4) -> lis
     A sentence must be relevant in itself: its semantic relevance at least `SENTENCE_FLOOR`
     and its score (`Quote.score`) within `SENTENCE_MARGIN` of the best sentence's. The best
     sentence's document and section lead (up to three of its sentences, in source order); a
-    second source is added only when its own
-    best sentence is nearly as relevant (`SECOND_SOURCE_MARGIN`) and says something the first
-    did not. Near-duplicates (overlapping chunks repeat text) are dropped."""
+    second source is added only when its own best sentence is nearly as relevant
+    (`SECOND_SOURCE_MARGIN`) and says something the first did not. Near-duplicates
+    (overlapping chunks repeat text) are dropped."""
     quotable = [
         dataclasses.replace(q, text=clean)
         for q in candidates

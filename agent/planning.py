@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.case import Case, CaseError, calculator_calls
 from agent.coverage import CoverageModel, Judgement, TopicWeights, judge, score_sentences
-from agent.grounding import NOTICE, AnswerMode, FlagKind, Quote, choose_quotes, supported
+from agent.grounding import NOTICE, AnswerMode, FlagKind, choose_quotes, source_label, supported
 from agent.llm import LLMClient, LLMError, Message
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -41,6 +41,7 @@ SEVERITY = {"allergy": 0, "interaction": 1, "renal_dose": 2, "engine": 3, NOT_CO
 PASSAGES_PER_PROBLEM = 4
 SEARCHED_PER_PROBLEM = 8  # judged for coverage; the addressing ones (up to 4) are used
 PLAN_TOKENS = 900
+NOT_STATED = "not stated in the source"
 _STRENGTH_RE = re.compile(
     r"((?:level|strength|grade|quality) of (?:evidence|recommendation)[^.;\]]{0,60}"
     r"|\b(?:strong|weak|conditional) recommendation[^.;\]]{0,40}"
@@ -261,9 +262,6 @@ def stated_strength(text: str) -> str:
     return match.group(1).strip() if match else NOT_STATED
 
 
-NOT_STATED = "not stated in the source"
-
-
 def _strength_after(passage: Passage, sentence: str) -> str:
     """The strength of evidence the source states for a quoted sentence: in the sentence
     itself or in the bracket or line right after it ("[Level of evidence: 1iiA]"); never one
@@ -294,15 +292,18 @@ class _ProblemEvidence:
 
     judgement: Judgement
     markers: list[int]
-    quotes: list[Quote]  # the addressing passages' sentences, scored against "<problem> treatment"
+    query: str  # what it was searched with: "<problem> treatment"
 
 
 def _quoted_problem(
-    problem: str, evidence: _ProblemEvidence, passages: list[Passage]
+    problem: str, evidence: _ProblemEvidence, passages: list[Passage], kb: KnowledgeBase
 ) -> DraftProblem:
-    """Options for `problem` quoted from the passages that address it (no model)."""
+    """Options for `problem` quoted from the passages that address it (no model): their
+    sentences scored against its treatment query, only when quotes are needed."""
+    own = [passages[m - 1] for m in evidence.markers]
     marker_of = {passages[m - 1].id: m for m in evidence.markers}
-    quotes = [q for q in evidence.quotes if q.passage.id in marker_of]
+    topic = TopicWeights.of(evidence.query, kb.vocabulary(), kb.embedder)
+    quotes = score_sentences(evidence.query, own, topic, kb.embedder) if own else []
     options = []
     for quote in choose_quotes(quotes, max_sentences=3):
         marker = marker_of[quote.passage.id]
@@ -318,9 +319,12 @@ def _quoted_problem(
 
 
 def _extractive_draft(
-    problems: Sequence[str], evidence: dict[str, _ProblemEvidence], passages: list[Passage]
+    problems: Sequence[str],
+    evidence: dict[str, _ProblemEvidence],
+    passages: list[Passage],
+    kb: KnowledgeBase,
 ) -> PlanDraft:
-    drafted = [_quoted_problem(problem, evidence[problem], passages) for problem in problems]
+    drafted = [_quoted_problem(problem, evidence[problem], passages, kb) for problem in problems]
     return PlanDraft(problems=drafted, follow_up=[], open_questions=[])
 
 
@@ -391,6 +395,10 @@ def plan_treatment(
     passages: list[Passage] = []
     evidence: dict[str, _ProblemEvidence] = {}
     per_problem_chars = max(600, context_chars // len(problems))
+    try:
+        vocabulary = kb.vocabulary()  # once: it asks the store for its version
+    except KnowledgeError as exc:
+        raise CaseError(str(exc)) from None
     for problem in problems:
         # searched for its treatment, judged on the problem itself: a guideline that
         # addresses the problem but never says "treatment" still covers it
@@ -400,7 +408,7 @@ def plan_treatment(
             judgement = judge(
                 problem,
                 found,
-                vocabulary=kb.vocabulary(),
+                vocabulary=vocabulary,
                 embedder=kb.embedder,
                 model=model,
                 min_dense=min_dense,
@@ -416,17 +424,9 @@ def plan_treatment(
                 passages.append(passage)
             markers.append(next(i for i, p in enumerate(passages, 1) if p.id == passage.id))
             used += min(len(passage.body), 900)
-        own = [passages[m - 1] for m in markers]
-        quotes = (
-            score_sentences(
-                query, own, TopicWeights.of(query, kb.vocabulary(), kb.embedder), kb.embedder
-            )
-            if own
-            else []
-        )
-        evidence[problem] = _ProblemEvidence(judgement, markers, quotes)
+        evidence[problem] = _ProblemEvidence(judgement, markers, query)
         if not judgement.covered:
-            nearest = "; ".join(p.title for p in judgement.nearest())
+            nearest = judgement.nearest_titles()
             flags.append(
                 PlanFlag(
                     kind=NOT_COVERED,
@@ -451,7 +451,7 @@ def plan_treatment(
         except LLMError as exc:
             flags.append(PlanFlag(kind="engine", message=f"{exc} The plan quotes the passages."))
     if draft is None:
-        draft = _extractive_draft(covered, evidence, passages)
+        draft = _extractive_draft(covered, evidence, passages, kb)
 
     drafted_for = dict(zip(covered, list(draft.problems) + [None] * len(covered), strict=False))
     plan_problems = []
@@ -466,7 +466,7 @@ def plan_treatment(
                     contraindications=[],
                     monitoring=[],
                     covered=False,
-                    nearest=[_source_name(p) for p in judgement.nearest()],
+                    nearest=[source_label(p) for p in judgement.nearest()],
                 )
             )
             continue
@@ -484,7 +484,7 @@ def plan_treatment(
                 )
             )
             # Quoted only now: a problem whose drafted options survive never needs them.
-            fallback = _quoted_problem(problem, evidence[problem], passages)
+            fallback = _quoted_problem(problem, evidence[problem], passages, kb)
             options = _checked_options(
                 problem, fallback, passages, evidence[problem].markers, support_threshold, []
             )
@@ -541,10 +541,6 @@ def plan_treatment(
         flags=flags,
         calculations=calculations,
     )
-
-
-def _source_name(passage: Passage) -> str:
-    return " — ".join(x for x in (passage.title, passage.section) if x)
 
 
 def _checked_options(
