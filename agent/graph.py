@@ -481,8 +481,11 @@ class Agent:
         guideline = [
             (part, f) for part, f in zip(parts, found, strict=True) if not part["about_image"]
         ]
-        vocabulary = self.kb.vocabulary()  # once: it asks the store for its version
         kept: dict[str, Passage] = {}
+        if not guideline:  # nothing to judge (a failed search, or image parts only): the
+            # store is not asked again
+            return {"parts": parts, "passages": [], "flags": flags}
+        vocabulary = self.kb.vocabulary()  # once: it asks the store for its version
         for number, (part, passages) in enumerate(guideline, start=1):
             judgement = judge(
                 part["query"],
