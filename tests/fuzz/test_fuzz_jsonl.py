@@ -24,17 +24,21 @@ CORPUS = CorpusInfo(name="fuzz", license="CC0")
 FIELDS = JsonlFields()
 SOURCE = "records.jsonl"
 
+# Text a UTF-8 file can hold: a lone surrogate ("\ud800") cannot be encoded at all (bytes that
+# are not UTF-8 are test_jsonl_bytes's part).
+_UTF8 = st.characters(codec="utf-8")
+
 json_scalars = (
     st.none()
     | st.booleans()
     | st.integers(-(10**30), 10**30)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=40)
+    | st.text(_UTF8, max_size=40)
 )
 json_values = st.recursive(
     json_scalars,
     lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(_UTF8, max_size=8), inner, max_size=4)
     ),
     max_leaves=12,
 )
@@ -49,7 +53,7 @@ _FIELD_NAMES = st.sampled_from(
         "other",
     ]
 )
-records = st.dictionaries(_FIELD_NAMES, json_values | st.text(max_size=200), max_size=8)
+records = st.dictionaries(_FIELD_NAMES, json_values | st.text(_UTF8, max_size=200), max_size=8)
 
 
 @st.composite
@@ -65,7 +69,7 @@ def lines(draw: st.DrawFn) -> str:
         )
     if kind == "blank":
         return draw(st.sampled_from(["", " ", "\t"]))
-    return draw(st.text(st.characters(exclude_characters="\x00"), max_size=60))
+    return draw(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=60))
 
 
 jsonl_text = st.lists(lines(), max_size=20).map("\n".join)
