@@ -1,10 +1,14 @@
-"""A patient case: from a form (JSON), a FHIR R4 Bundle, or pasted free text.
+"""A patient case: from a form (JSON), a FHIR R4 record (`agent.fhir`), or pasted free text.
 
-Only clinical facts are kept: age (never the birth date), sex, weight, height, pregnancy,
-problems, medications, allergies, labs and imaging findings. Names, identifiers, addresses and
-dates in a FHIR Bundle are never read. Free text is parsed deterministically (no LLM) for the
-facts the tools need (age, sex, weight, creatinine, medications, allergies); the text itself
-stays in the session only, never in logs or the audit trail.
+`read_case` gives a `CaseReading`: what was read, each fact with its source (the FHIR resource,
+the form or the text), codes and dates, and a warning line for everything left out. Its `case`
+is what the planner, the calculators and the interaction check use: clinical facts only, age
+(never the birth date), sex, weight, height, pregnancy, problems, medications, allergies, labs
+and imaging findings, no names, identifiers or dates. Free text is parsed deterministically (no
+LLM); the text itself stays in the session only, never in logs or the audit trail.
+
+Size: a case may be as large as an EHR export (`MAX_CASE_CHARS`); what reaches a model is the
+case's bounded `summary`, not the text.
 """
 
 from __future__ import annotations
@@ -14,18 +18,18 @@ import json
 import re
 from collections.abc import Iterable
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import AgentError
 
-MAX_CASE_CHARS = 100_000
-MAX_ITEMS = 50
-
-LOINC_WEIGHT = {"29463-7", "3141-9"}
-LOINC_HEIGHT = {"8302-2", "8306-3"}
-LOINC_PREGNANCY = {"82810-3", "2106-3"}
+MAX_CASE_CHARS = 32 * 1024 * 1024  # a whole-life EHR export; Synthea's run to a few MB
+MAX_ITEMS = 200
+MAX_LABS = 500
+SUMMARY_CHARS = 3000  # what of a case reaches a prompt
+SUMMARY_ITEMS = {"diagnoses": 25, "past_problems": 15, "medications": 30, "allergies": 20}
+SUMMARY_OTHER_LABS = 10  # beside the labs the tools read
 
 
 class CaseError(AgentError):
@@ -45,6 +49,7 @@ class Lab(BaseModel):
     name: str = Field(max_length=120)
     value: float
     unit: str = Field(default="", max_length=40)
+    loinc: str | None = Field(default=None, max_length=16)
 
 
 class Case(BaseModel):
@@ -59,9 +64,10 @@ class Case(BaseModel):
     pregnant: bool | None = None
     diagnoses: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     comorbidities: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    past_problems: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     medications: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     allergies: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
-    labs: list[Lab] = Field(default_factory=list, max_length=200)
+    labs: list[Lab] = Field(default_factory=list, max_length=MAX_LABS)
     imaging_findings: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     def lab(self, *names: str) -> Lab | None:
@@ -73,7 +79,8 @@ class Case(BaseModel):
         return list(dict.fromkeys(self.diagnoses + self.comorbidities))
 
     def summary(self) -> str:
-        """A compact, identifier-free description for prompts and retrieval queries."""
+        """A compact, identifier-free description for prompts and retrieval queries, at most
+        SUMMARY_CHARS long however large the record: long lists end with "and N more"."""
         parts = []
         who = " ".join(
             x
@@ -88,26 +95,173 @@ class Case(BaseModel):
             parts.append("pregnant")
         if self.weight_kg:
             parts.append(f"weight {self.weight_kg:g} kg")
-        if self.diagnoses:
-            parts.append("diagnoses: " + ", ".join(self.diagnoses))
-        if self.comorbidities:
-            parts.append("comorbidities: " + ", ".join(self.comorbidities))
-        if self.medications:
-            parts.append("medications: " + ", ".join(self.medications))
-        if self.allergies:
-            parts.append("allergies: " + ", ".join(self.allergies))
+        if self.height_cm:
+            parts.append(f"height {self.height_cm:g} cm")
+        for label, name in (
+            ("diagnoses", "diagnoses"),
+            ("comorbidities", "comorbidities"),
+            ("history", "past_problems"),
+            ("medications", "medications"),
+            ("allergies", "allergies"),
+        ):
+            items: list[str] = getattr(self, name)
+            if items:
+                parts.append(f"{label}: " + _listed(items, SUMMARY_ITEMS.get(name, 25)))
         if self.labs:
-            parts.append(
-                "labs: "
-                + ", ".join(f"{lab.name} {lab.value:g} {lab.unit}".strip() for lab in self.labs)
-            )
+            from agent.fhir import LAB_KINDS
+
+            used = {kind.name for kind in LAB_KINDS.values()}
+            shown = [lab for lab in self.labs if lab.name in used]
+            shown += [lab for lab in self.labs if lab.name not in used][:SUMMARY_OTHER_LABS]
+            labs = [f"{lab.name} {_number(lab.value)} {lab.unit}".strip() for lab in shown]
+            parts.append("labs: " + _listed(labs, len(labs), len(self.labs)))
         if self.imaging_findings:
-            parts.append("imaging: " + "; ".join(self.imaging_findings))
-        return "; ".join(parts)
+            parts.append("imaging: " + "; ".join(self.imaging_findings[:5]))
+        text = "; ".join(parts)
+        return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def _number(value: float) -> str:
+    """A measured value as a person reads it: three significant digits, no exponent."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _listed(items: list[str], most: int, total: int | None = None) -> str:
+    total = len(items) if total is None else total
+    shown = ", ".join(items[:most])
+    return shown if total <= most else f"{shown} and {total - most} more"
+
+
+class ProblemRead(BaseModel):
+    """A problem as read, with its provenance (the FHIR resource, or "form"/"text")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    code: str | None = None
+    system: str | None = None
+    onset: str | None = None
+    status: str | None = None
+    source: str
+
+
+class MedicationRead(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    code: str | None = None
+    system: str | None = None
+    status: str | None = None
+    date: str | None = None
+    source: str
+
+
+class AllergyRead(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    code: str | None = None
+    system: str | None = None
+    source: str
+
+
+class LabRead(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    loinc: str | None = None
+    value: float
+    unit: str = ""
+    date: str | None = None
+    source: str
+
+
+class CaseReading(BaseModel):
+    """What was read from a case file ("What was read from this record"): each fact with its
+    source, and a warning line for everything left out. `case` is what the tools use."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["fhir", "form", "text"]
+    age_years: int | None = None
+    sex: Sex = Sex.UNKNOWN
+    deceased: bool = False
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    pregnant: bool | None = None
+    problems: list[ProblemRead] = Field(default_factory=list)
+    past_problems: list[ProblemRead] = Field(default_factory=list)
+    medications: list[MedicationRead] = Field(default_factory=list)
+    past_medications: list[MedicationRead] = Field(default_factory=list)
+    allergies: list[AllergyRead] = Field(default_factory=list)
+    labs: list[LabRead] = Field(default_factory=list)
+    imaging_findings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    case: Case
+
+    def as_json(self) -> dict[str, Any]:
+        """The `clinassist case --json` object: the reading without the derived case."""
+        return self.model_dump(mode="json", exclude={"case"})
+
+    def to_markdown(self) -> str:
+        """ "What was read from this record", for the Case tab and `clinassist case`."""
+        who = ", ".join(
+            x
+            for x in (
+                f"{self.age_years} years" if self.age_years is not None else "age unknown",
+                self.sex.value,
+                "deceased" if self.deceased else "",
+                "pregnant" if self.pregnant else "",
+                f"{self.weight_kg:g} kg" if self.weight_kg else "",
+                f"{self.height_cm:g} cm" if self.height_cm else "",
+            )
+            if x
+        )
+        lines = [f"**What was read from this {_KIND_NAMES[self.kind]}:** {who}"]
+        sections: list[tuple[str, list[str]]] = [
+            ("Problems", [_dated(p.name, p.onset, p.code, p.system) for p in self.problems]),
+            ("Past problems", [_dated(p.name, p.onset) for p in self.past_problems]),
+            (
+                "Current medications",
+                [_dated(m.name, m.date, m.code, m.system) for m in self.medications],
+            ),
+            ("Past medications", [_dated(m.name, m.date) for m in self.past_medications]),
+            ("Allergies", [a.name for a in self.allergies]),
+            (
+                "Labs (latest of each)",
+                [
+                    _dated(f"{lab.name} {_number(lab.value)} {lab.unit}".strip(), lab.date)
+                    for lab in self.labs
+                ],
+            ),
+            ("Imaging findings", self.imaging_findings),
+        ]
+        for title, items in sections:
+            if items:
+                lines.append(f"- **{title}** ({len(items)}): " + "; ".join(items))
+            elif title in ("Problems", "Current medications", "Allergies"):
+                lines.append(f"- **{title}**: none recorded")
+        lines += [f"- ⚠️ {warning}" for warning in self.warnings]
+        # a record's names are data: no markup of theirs reaches the page
+        return "\n".join(lines).replace("<", "&lt;").replace(">", "&gt;")
+
+
+_KIND_NAMES = {"fhir": "record", "form": "form", "text": "text"}
+
+
+def _dated(name: str, date: str | None, code: str | None = None, system: str | None = None) -> str:
+    details = ", ".join(x for x in (f"{system} {code}" if code and system else code, date) if x)
+    return f"{name} ({details})" if details else name
 
 
 def parse_case(text: str) -> Case:
-    """A case from JSON (a form or a FHIR Bundle) or from free text."""
+    """A case from JSON (a form or a FHIR record) or from free text."""
+    return read_case(text).case
+
+
+def read_case(text: str, today: dt.date | None = None) -> CaseReading:
+    """What a case file says: a FHIR R4 record (Bundle of any type, or NDJSON), a JSON form, or
+    free text; raises CaseError with one sentence for what cannot be read."""
     if len(text) > MAX_CASE_CHARS:
         raise CaseError(
             f"The case is too long ({len(text):,} characters; the limit is {MAX_CASE_CHARS:,})."
@@ -116,24 +270,51 @@ def parse_case(text: str) -> Case:
     if not stripped:
         raise CaseError("The case is empty.")
     if stripped.startswith("{"):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise CaseError(f"The case looks like JSON but does not parse ({exc.msg}).") from None
-        except RecursionError:  # json raises this, not JSONDecodeError, for deep nesting
-            raise CaseError("The case looks like JSON but is nested too deeply.") from None
+        data = _json(stripped)
+        if isinstance(data, list):  # NDJSON: one resource per line
+            return reading_from_fhir(data, today)
         if not isinstance(data, dict):
             raise CaseError("A JSON case must be an object.")
         if data.get("resourceType") == "Bundle":
-            return case_from_fhir(data)
+            return reading_from_fhir(data, today)
         if "resourceType" in data:
             kind = data["resourceType"]
             # Only a resource type's name is echoed: the value is the user's and may hold anything.
             if isinstance(kind, str) and re.fullmatch(r"[A-Z][A-Za-z]{0,63}", kind):
-                raise CaseError(f"A FHIR case must be a Bundle, not a {kind}.")
+                raise CaseError(
+                    f"A FHIR case must be a Bundle or NDJSON of one patient's resources, not a "
+                    f"single {kind}."
+                )
             raise CaseError('A FHIR case must be a Bundle (resourceType "Bundle").')
-        return case_from_form(data)
-    return case_from_text(stripped)
+        return reading_from_form(data)
+    return reading_from_text(stripped)
+
+
+def _json(text: str) -> Any:
+    """The parsed JSON of a case; NDJSON (an object per line) comes back as a list."""
+    try:
+        return json.loads(text)
+    except RecursionError:  # json raises this, not JSONDecodeError, for deep nesting
+        raise CaseError("The case looks like JSON but is nested too deeply.") from None
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise CaseError(f"The case looks like JSON but does not parse ({exc.msg}).") from None
+    lines: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise CaseError(
+                f"The case looks like NDJSON but line {number:,} does not parse."
+            ) from None
+        if not isinstance(item, dict) or "resourceType" not in item:
+            raise CaseError(
+                f"The case looks like NDJSON but line {number:,} is not a FHIR resource."
+            )
+        lines.append(item)
+    return lines
 
 
 def _ordinal(n: int) -> str:
@@ -157,130 +338,157 @@ def _one_sentence(exc: ValidationError, what: str, data: dict[str, Any] | None =
     return CaseError(f"The {what} has an invalid {where}: {first['msg']}.")
 
 
-def case_from_form(data: dict[str, Any]) -> Case:
+def reading_from_form(data: dict[str, Any]) -> CaseReading:
+    """A JSON form (the Case fields); lists longer than a case holds are cut, with a warning."""
+    warnings: list[str] = []
+    data = dict(data)
+    for name in ("diagnoses", "comorbidities", "past_problems", "medications", "allergies",
+                 "imaging_findings", "labs"):  # fmt: skip
+        most = MAX_LABS if name == "labs" else MAX_ITEMS
+        value = data.get(name)
+        if isinstance(value, list) and len(value) > most:
+            warnings.append(f"Only the first {most} of {len(value):,} {name} were read.")
+            data[name] = value[:most]
     try:
-        return Case.model_validate(data)
+        case = Case.model_validate(data)
     except ValidationError as exc:
         raise _one_sentence(exc, "case form", data) from None
+    return _reading_of(case, "form", warnings)
+
+
+def _reading_of(case: Case, kind: Literal["form", "text"], warnings: list[str]) -> CaseReading:
+    """The reading of a case typed by a person: every fact's source is the form or the text."""
+    return CaseReading(
+        kind=kind,
+        age_years=case.age_years,
+        sex=case.sex,
+        weight_kg=case.weight_kg,
+        height_cm=case.height_cm,
+        pregnant=case.pregnant,
+        problems=[ProblemRead(name=p, source=kind) for p in case.problems],
+        past_problems=[ProblemRead(name=p, source=kind) for p in case.past_problems],
+        medications=[MedicationRead(name=m, source=kind) for m in case.medications],
+        allergies=[AllergyRead(name=a, source=kind) for a in case.allergies],
+        labs=[
+            LabRead(name=lab.name, loinc=lab.loinc, value=lab.value, unit=lab.unit, source=kind)
+            for lab in case.labs
+        ],
+        imaging_findings=case.imaging_findings,
+        warnings=warnings,
+        case=case,
+    )
 
 
 # --------------------------------------------------------------------------- FHIR
 
 
-def _concept_text(concept: Any) -> str | None:
-    if concept is None:
-        return None
-    if getattr(concept, "text", None):
-        return str(concept.text)
-    for coding in getattr(concept, "coding", None) or []:
-        if getattr(coding, "display", None):
-            return str(coding.display)
-    return None
-
-
-def _codes(concept: Any) -> set[str]:
-    return {str(c.code) for c in (getattr(concept, "coding", None) or []) if c.code}
-
-
-def _age(birth: dt.date | None, today: dt.date) -> int | None:
-    if birth is None:
-        return None
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def _quantity(value: Any) -> tuple[float, str] | None:
-    if value is None or getattr(value, "value", None) is None:
-        return None
-    return float(value.value), str(getattr(value, "unit", None) or getattr(value, "code", "") or "")
-
-
-def case_from_fhir(data: dict[str, Any], today: dt.date | None = None) -> Case:
-    """Patient, Condition, MedicationStatement/Request, AllergyIntolerance, Observation and
-    DiagnosticReport resources of an R4 Bundle; everything else (and every identifier) ignored."""
-    from fhir.resources.R4B.bundle import Bundle
+def reading_from_fhir(data: Any, today: dt.date | None = None) -> CaseReading:
+    """A FHIR R4 record read by FHIR's rules (`agent.fhir`)."""
+    from agent.fhir import FhirError, read_fhir
 
     try:
-        bundle = Bundle.model_validate(data)
-    except (ValidationError, ValueError) as exc:
-        message = str(exc).splitlines()[0][:160]
-        raise CaseError(f"The FHIR Bundle is not valid R4 ({message}).") from None
-    except (TypeError, KeyError):  # fhir.resources looks the resource class up by name
-        raise CaseError(
-            "The FHIR Bundle is not valid R4 (an entry has an unknown or missing resourceType)."
-        ) from None
-    # typed loosely: each resource type has its own fields, read by name below
-    resources: list[Any] = [e.resource for e in bundle.entry or [] if e.resource is not None]
-    medications_by_id = {
-        f"Medication/{r.id}": _concept_text(r.code)
-        for r in resources
-        if r.get_resource_type() == "Medication"
-    }
-    fields: dict[str, Any] = {
-        "diagnoses": [],
-        "medications": [],
-        "allergies": [],
-        "labs": [],
-        "imaging_findings": [],
-    }
-    today = today or dt.date.today()
-    for resource in resources:
-        kind = resource.get_resource_type()
-        if kind == "Patient":
-            gender = str(resource.gender or "unknown")
-            fields["sex"] = gender if gender in {s.value for s in Sex} else "unknown"
-            fields["age_years"] = _age(resource.birthDate, today)
-        elif kind == "Condition":
-            status = _codes(resource.clinicalStatus)
-            if not status or status & {"active", "recurrence", "relapse"}:
-                _add(fields["diagnoses"], _concept_text(resource.code))
-        elif kind in ("MedicationStatement", "MedicationRequest"):
-            state = str(getattr(resource, "status", "") or "")
-            if state in ("stopped", "cancelled", "entered-in-error", "completed"):
-                continue
-            name = _concept_text(getattr(resource, "medicationCodeableConcept", None))
-            reference = getattr(resource, "medicationReference", None)
-            if name is None and reference is not None:
-                name = medications_by_id.get(str(reference.reference))
-            _add(fields["medications"], name)
-        elif kind == "AllergyIntolerance":
-            _add(fields["allergies"], _concept_text(resource.code))
-        elif kind == "Observation":
-            _observation(resource, fields)
-        elif kind == "DiagnosticReport" and resource.conclusion:
-            _add(fields["imaging_findings"], str(resource.conclusion))
+        record = read_fhir(data, today)
+    except FhirError as exc:
+        raise CaseError(str(exc)) from None
+    warnings = list(record.warnings)
+
+    def capped(items: list[Any], what: str, most: int = MAX_ITEMS) -> list[Any]:
+        if len(items) > most:
+            warnings.append(f"Only the latest {most} of {len(items):,} {what} are used.")
+        return items[:most]
+
+    problems = capped(record.problems, "active problems")
+    past = capped(record.past_problems, "past problems")
+    medications = capped(record.medications, "current medications")
+    allergies = capped(record.allergies, "allergies")
+    labs = capped(record.labs, "labs", MAX_LABS)
     try:
-        return Case.model_validate(fields)
+        case = Case(
+            age_years=record.age_years,
+            sex=Sex(record.sex),
+            weight_kg=record.weight_kg if record.weight_kg and record.weight_kg <= 500 else None,
+            height_cm=record.height_cm
+            if record.height_cm and 30 <= record.height_cm <= 272
+            else None,
+            pregnant=record.pregnant,
+            diagnoses=list(dict.fromkeys(p.name for p in problems)),
+            past_problems=list(dict.fromkeys(p.name for p in past)),
+            medications=list(dict.fromkeys(_medication_name(m) for m in medications)),
+            allergies=list(dict.fromkeys(a.name for a in allergies)),
+            labs=[
+                Lab(name=lab.name[:120], value=lab.value, unit=lab.unit[:40], loinc=lab.loinc)
+                for lab in labs
+            ],
+            imaging_findings=[f.name for f in record.findings[:MAX_ITEMS]],
+        )
     except ValidationError as exc:
         raise _one_sentence(exc, "FHIR case") from None
+    for what, value, kept in (
+        ("body weight", record.weight_kg, case.weight_kg),
+        ("body height", record.height_cm, case.height_cm),
+    ):
+        if value is not None and kept is None:
+            warnings.append(
+                f"The {what} ({value:g}) is outside what a person can measure: not used."
+            )
+    return CaseReading(
+        kind="fhir",
+        age_years=case.age_years,
+        sex=case.sex,
+        deceased=record.deceased,
+        weight_kg=case.weight_kg,
+        height_cm=case.height_cm,
+        pregnant=case.pregnant,
+        problems=[_problem(p) for p in record.problems],
+        past_problems=[_problem(p) for p in record.past_problems],
+        medications=[_medication_read(m) for m in record.medications],
+        past_medications=[_medication_read(m) for m in record.past_medications],
+        allergies=[
+            AllergyRead(name=a.name, code=a.code, system=a.system, source=a.source)
+            for a in record.allergies
+        ],
+        labs=[
+            LabRead(
+                name=lab.name,
+                loinc=lab.loinc,
+                value=lab.value,
+                unit=lab.unit,
+                date=lab.date,
+                source=lab.source,
+            )
+            for lab in record.labs
+        ],
+        imaging_findings=case.imaging_findings,
+        warnings=warnings,
+        case=case,
+    )
 
 
-def _add(items: list[str], value: str | None) -> None:
-    if value and value.strip() and value.strip() not in items:
-        items.append(value.strip()[:200])
+def _problem(fact: Any) -> ProblemRead:
+    return ProblemRead(
+        name=fact.name,
+        code=fact.code,
+        system=fact.system,
+        onset=fact.date,
+        status=fact.status,
+        source=fact.source,
+    )
 
 
-def _observation(resource: Any, fields: dict[str, Any]) -> None:
-    codes = _codes(resource.code)
-    quantity = _quantity(getattr(resource, "valueQuantity", None))
-    if codes & LOINC_PREGNANCY:
-        answer = (_concept_text(getattr(resource, "valueCodeableConcept", None)) or "").lower()
-        if answer:
-            fields["pregnant"] = "not" not in answer and "pregnant" in answer
-        return
-    if quantity is None:
-        return
-    value, unit = quantity
-    lowered = unit.lower()
-    if codes & LOINC_WEIGHT:
-        fields["weight_kg"] = (
-            round(value * 0.45359237, 1) if lowered in ("lb", "[lb_av]") else value
-        )
-    elif codes & LOINC_HEIGHT:
-        factor = {"m": 100.0, "in": 2.54, "[in_i]": 2.54}.get(lowered, 1.0)
-        fields["height_cm"] = round(value * factor, 1)
-    else:
-        name = _concept_text(resource.code) or "observation"
-        fields["labs"].append({"name": _lab_name(name), "value": value, "unit": unit})
+def _medication_read(fact: Any) -> MedicationRead:
+    return MedicationRead(
+        name=fact.name,
+        code=fact.code,
+        system=fact.system,
+        status=fact.status,
+        date=fact.date,
+        source=fact.source,
+    )
+
+
+def _medication_name(fact: Any) -> str:
+    """The name the tools check: the record's own, unless its code names the drug better."""
+    return str(fact.name)
 
 
 # --------------------------------------------------------------------------- free text
@@ -303,12 +511,9 @@ _UNIT = (
 )
 
 
-def _lab_name(name: str) -> str:
-    lowered = name.lower()
-    for canonical, pattern in _LAB_NAMES.items():
-        if re.search(pattern, lowered):
-            return canonical
-    return lowered[:120]
+def _add(items: list[str], value: str | None) -> None:
+    if value and value.strip() and value.strip() not in items:
+        items.append(value.strip()[:200])
 
 
 def _list_after(text: str, labels: Iterable[str]) -> list[str]:
@@ -354,7 +559,7 @@ def _presenting_problems(text: str) -> list[str]:
     return [p.strip(" .") for p in re.split(r",|\band\b", match.group(1)) if p.strip(" .")]
 
 
-def case_from_text(text: str) -> Case:
+def reading_from_text(text: str) -> CaseReading:
     lowered = text.lower()
     fields: dict[str, Any] = {}
     age = _AGE_RE.search(lowered)
@@ -394,9 +599,10 @@ def case_from_text(text: str) -> Case:
             )
     fields["labs"] = labs
     try:
-        return Case.model_validate(fields)
+        case = Case.model_validate(fields)
     except ValidationError as exc:
         raise _one_sentence(exc, "case text") from None
+    return _reading_of(case, "text", [])
 
 
 # --------------------------------------------------------------------------- calculators

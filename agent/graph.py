@@ -45,7 +45,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from agent.audit import AuditLog
-from agent.case import Case, CaseError, calculator_calls, parse_case
+from agent.case import Case, CaseError, CaseReading, calculator_calls, parse_case, read_case
 from agent.coverage import CoverageModel, Judgement, judge
 from agent.errors import AgentError, storage_error
 from agent.events import (
@@ -355,11 +355,16 @@ class Agent:
             filters=None if filters.is_empty() else filters,
         )
 
-    def plan(self, case_text: str) -> Plan:
-        """A cited treatment plan for a case (free text, JSON form or FHIR R4 Bundle)."""
+    def read_case(self, case_text: str) -> CaseReading:
+        """What a case file says (free text, JSON form or FHIR R4), each fact with its source."""
+        return read_case(case_text)
+
+    def plan(self, case: str | CaseReading) -> Plan:
+        """A cited treatment plan for a case (its text, or what was read from it)."""
         from agent.planning import plan_for_settings
 
-        return plan_for_settings(parse_case(case_text), self.kb, self.llm, self.settings)
+        reading = read_case(case) if isinstance(case, str) else case
+        return plan_for_settings(reading.case, self.kb, self.llm, self.settings)
 
     def view_image(
         self, path: Path, *, preset: str | None = None, frame: int | None = None

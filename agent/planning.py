@@ -528,7 +528,7 @@ def plan_treatment(
     if not covered:
         mode = AnswerMode.ABSTAINED
     calculations = _calculations(case, calculator_tools())
-    flags += _renal_flags(case, plan_problems, calculations)
+    flags += _renal_flags(case, calculations)
     if interactions_dir is not None:
         flags += _safety_flags(case, plan_problems, interactions_dir)
     flags.sort(key=lambda flag: SEVERITY.get(flag.kind, len(SEVERITY)))
@@ -655,28 +655,41 @@ def _safety_flags(case: Case, problems: Sequence[PlanProblem], folder: Any) -> l
     return flags
 
 
-def _renal_flags(
-    case: Case, problems: Sequence[PlanProblem], calculations: Sequence[Calculation]
-) -> list[PlanFlag]:
-    egfr = next((c for c in calculations if c.calculator == "egfr_ckd_epi_2021"), None)
-    if egfr is None:
+def _renal_flags(case: Case, calculations: Sequence[Calculation]) -> list[PlanFlag]:
+    """A reduced renal function, measured two ways where the case allows: the check it asks for
+    is each drug's own renal dosing; it does not know which drugs need a change, so it names
+    none."""
+    by_name = {c.calculator: c.result for c in calculations}
+    egfr = by_name.get("egfr_ckd_epi_2021")
+    crcl = by_name.get("creatinine_clearance_cockcroft_gault")
+    values = [
+        float(result[key])
+        for result, key in ((egfr, "egfr_ml_min_1_73m2"), (crcl, "creatinine_clearance_ml_min"))
+        if result is not None
+    ]
+    if not values or min(values) >= 60:
         return []
-    value = float(egfr.result["egfr_ml_min_1_73m2"])
-    if value >= 60:
-        return []
-    drugs = list(dict.fromkeys(case.medications))
-    level = (
-        "below 30: many drugs need a lower dose or are contraindicated"
-        if value < 30
-        else "below 60"
+    measured = []
+    if egfr is not None:
+        measured.append(f"eGFR {float(egfr['egfr_ml_min_1_73m2']):g} mL/min/1.73m2 (CKD-EPI 2021)")
+    if crcl is not None:
+        measured.append(
+            f"creatinine clearance {float(crcl['creatinine_clearance_ml_min']):g} mL/min "
+            "(Cockcroft-Gault)"
+        )
+    creatinine = case.lab("creatinine")
+    basis = (
+        f" from creatinine {creatinine.value:g} {creatinine.unit}".rstrip()
+        if creatinine is not None
+        else ""
     )
+    level = "below 30" if min(values) < 30 else "below 60"
     return [
         PlanFlag(
             kind="renal_dose",
-            message=f"eGFR {value:g} mL/min/1.73m2 ({level}); check the renal dosing of "
-            + (", ".join(drugs) if drugs else "every drug in the plan")
-            + ".",
-            drugs=drugs,
+            message=f"Renal function {level}: {' and '.join(measured)}{basis}. Check each "
+            "drug's renal dosing (its labelling or a renal dosing reference) before it is "
+            "started or continued; this flag does not say which drugs need a change.",
         )
     ]
 

@@ -255,12 +255,16 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         except USER_ERRORS as exc:
             return f"<p class='error'>{_escape(str(exc))}</p>"
 
-    def plan_from_form(values: dict[Any, Any]) -> tuple[str, str, str | None]:
+    def plan_from_form(values: dict[Any, Any]) -> tuple[str, str, str, str | None]:
+        reading = None
         try:
             form = CaseForm(**{name: values[field] for name, field in case_fields.items()})
-            result = agent.plan(form.case_text())
+            reading = agent.read_case(form.case_text())
+            result = agent.plan(reading)
         except USER_ERRORS as exc:
-            return f"⚠️ {exc}", "", None
+            read = reading.to_markdown() if reading is not None else ""
+            return read, f"⚠️ {exc}", "", None
+        read = reading.to_markdown()
         markdown = result.to_markdown()
         lines = [
             f"- {FLAG_ICONS.get(f.kind, '⚠️')} **{f.kind.replace('_', ' ')}**: {f.message}"
@@ -274,8 +278,8 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)  # no half-written file left
             lines.append(f"- ⚠️ {storage_error(agent.settings.data_dir, exc, 'the download')}")
-            return markdown, "\n".join(lines), None
-        return markdown, "\n".join(lines), str(folder / "treatment-plan.md")
+            return read, markdown, "\n".join(lines), None
+        return read, markdown, "\n".join(lines), str(folder / "treatment-plan.md")
 
     def view_image(file: str | None, preset: str, frame: float) -> tuple[Any, Any, str, Any]:
         if not file:
@@ -380,13 +384,14 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
                         }
                     plan_button = gr.Button("Draft plan", variant="primary")
                 with gr.Column():
+                    case_read = gr.Markdown(elem_id="case-read")
                     plan_flags = gr.Markdown(elem_id="plan-flags")
                     plan_out = gr.Markdown(elem_id="plan")
                     plan_file = gr.File(label="Download (Markdown)", elem_id="plan-file")
             plan_button.click(
                 plan_from_form,
                 set(case_fields.values()),
-                [plan_out, plan_flags, plan_file],
+                [case_read, plan_out, plan_flags, plan_file],
                 api_visibility="private",
             )
         with gr.Tab("Guideline lookup"):

@@ -712,6 +712,27 @@ def ask_command(
     typer.echo(result.notice)
 
 
+@app.command("case")
+def case_command(
+    case: Annotated[
+        Path, typer.Argument(help="Case file: free text, JSON form, FHIR R4 Bundle or NDJSON.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What was read from a case file: age, sex, problems, medications, allergies and the latest
+    labs, each with its source (the FHIR resource), and a warning for everything left out."""
+    from agent.case import read_case
+
+    case_text = _read_case_file(case)
+    assert case_text is not None
+    with _user_errors():
+        reading = read_case(case_text)
+    if as_json:
+        typer.echo(json.dumps(reading.as_json(), ensure_ascii=False))
+    else:
+        typer.echo(reading.to_markdown())
+
+
 @app.command("plan")
 def plan_command(
     case: Annotated[
@@ -723,14 +744,17 @@ def plan_command(
     ] = None,
 ) -> None:
     """A cited treatment plan for a case, with interaction, allergy and renal-dose flags."""
-    from agent.case import parse_case
+    from agent.case import read_case
     from agent.planning import plan_for_settings
 
     settings = _settings()
     case_text = _read_case_file(case)
     assert case_text is not None
     with _user_errors():
-        parsed = parse_case(case_text)
+        reading = read_case(case_text)
+        if not as_json:
+            typer.echo(reading.to_markdown() + "\n", err=True)
+        parsed = reading.case
         llm, _ = _connect_llm(settings, not settings.extractive_answers)
         plan = plan_for_settings(parsed, open_knowledge_base(settings), llm, settings)
     if markdown is not None:

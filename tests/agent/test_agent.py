@@ -257,10 +257,14 @@ def test_extractive_plan_cites_every_option_and_flags_renal_function(
     options = [o for p in plan.problems for o in p.options]
     assert options and all(o.citations for o in options)
     kinds = {f.kind for f in plan.flags}
-    assert "renal_dose" in kinds  # eGFR 35.8 from the case's creatinine
+    assert "renal_dose" in kinds  # eGFR 35.3 from the case's creatinine
     renal = next(f for f in plan.flags if f.kind == "renal_dose")
-    assert "simvastatin 40 mg" in renal.drugs
     assert plan.calculations[0].calculator == "egfr_ckd_epi_2021"
+    egfr = plan.calculations[0].result["egfr_ml_min_1_73m2"]
+    crcl = plan.calculations[1].result["creatinine_clearance_ml_min"]
+    # the measured values, and no drug named as if it needed a renal dose change
+    assert f"eGFR {egfr:g}" in renal.message and f"clearance {crcl:g}" in renal.message
+    assert renal.drugs == [] and "simvastatin" not in renal.message
     if agent.settings.interactions_dir is not None:
         assert any(set(f.drugs) == {"simvastatin", "clarithromycin"} for f in plan.flags)
     markdown = plan.to_markdown()

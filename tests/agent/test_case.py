@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.case import Case, CaseError, Sex, case_from_fhir, parse_case
+from agent.case import Case, CaseError, Sex, parse_case, read_case
 
 FHIR_CANARIES = ("QUILLFEATHER", "MRN-5531907", "42 Lark Street", "1951-06-17")
 
@@ -127,7 +127,8 @@ def fhir_bundle() -> dict[str, Any]:
 
 
 def test_fhir_bundle_gives_clinical_facts_and_no_identity() -> None:
-    case = case_from_fhir(fhir_bundle(), today=dt.date(2026, 11, 29))
+    reading = read_case(json.dumps(fhir_bundle()), today=dt.date(2026, 11, 29))
+    case = reading.case
     assert case.age_years == 75 and case.sex is Sex.FEMALE
     assert case.diagnoses == ["Atrial fibrillation"]  # the resolved condition is left out
     assert case.medications == ["Warfarin 5 mg tablet", "Fluconazole"]  # not the stopped one
@@ -136,6 +137,8 @@ def test_fhir_bundle_gives_clinical_facts_and_no_identity() -> None:
     creatinine = case.lab("creatinine")
     assert creatinine is not None and creatinine.value == 1.4 and creatinine.unit == "mg/dL"
     dumped = case.model_dump_json() + case.summary()
+    # what is shown to the clinician names no one either (the birth date gives the age only)
+    dumped += reading.model_dump_json() + reading.to_markdown()
     for canary in FHIR_CANARIES:
         assert canary not in dumped
 
@@ -223,5 +226,5 @@ def test_a_field_name_the_user_made_up_is_never_echoed() -> None:
 
 
 def test_a_50_mb_paste_is_refused_with_its_size() -> None:
-    with pytest.raises(CaseError, match=r"too long \(52,428,800 characters"):
+    with pytest.raises(CaseError, match=r"too long \(52,428,800 characters; the limit is 33,5"):
         parse_case("x" * (50 * 1024 * 1024))

@@ -144,6 +144,10 @@ def test_case_to_plan_shows_the_interaction_flag_and_downloads_markdown(
     assert "simvastatin" in text and "clarithromycin" in text
     plan = page.locator("#plan").inner_text()
     assert "Safety flags" in plan and re.search(r"\[\d+\]", plan)
+    # what was read from the case is shown beside the plan, each medication the check used
+    read = page.locator("#case-read").inner_text()
+    assert "What was read" in read and "62 years" in read
+    assert "simvastatin" in read and "clarithromycin" in read
     with page.expect_download() as download:
         page.locator("#plan-file a").first.click()
     saved = Path(download.value.path())

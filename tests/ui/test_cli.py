@@ -297,3 +297,23 @@ def test_ask_plan_and_audit_export_from_the_command_line(ingested: Path, tmp_pat
     assert_one_sentence_error(no_case)
     empty_question = run("ask", "   ", data_dir=ingested)
     assert_one_sentence_error(empty_question)
+
+
+def test_case_prints_what_was_read_from_an_ehr_export(tmp_path: Path) -> None:
+    from tests.agent.test_fhir import expected_by_fhir_rules, synthea_files
+
+    record = synthea_files()[1]
+    expected = expected_by_fhir_rules(json.loads(record.read_text(encoding="utf-8")))
+    shown = run("case", str(record), "--json", data_dir=tmp_path / "data")
+    assert shown.returncode == 0, shown.stderr
+    reading = json.loads(shown.stdout)
+    assert {m["code"] for m in reading["medications"]} == expected["active_meds"]
+    assert {p["code"] for p in reading["problems"]} == expected["active"]
+    creatinine = next(lab for lab in reading["labs"] if lab["name"] == "creatinine")
+    assert creatinine["date"] == expected["creatinine"][1]
+    assert creatinine["source"].startswith("Observation/")
+    text = run("case", str(record), data_dir=tmp_path / "data")
+    assert text.returncode == 0 and "What was read from this record" in text.stdout
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"resourceType": "Bundle", "entry": [')
+    assert_one_sentence_error(run("case", str(broken), data_dir=tmp_path / "data"))
