@@ -23,6 +23,7 @@ BENCHMARKS = (
     "ingest_corpus",
     "query_latency",
     "coverage",
+    "fhir_read",
     "llm_engine",
     "imaging",
     "app",
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench import (
         citations,
         coverage,
+        fhir_read,
         imaging,
         ingest_corpus,
         llm_engine,
@@ -79,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = llm_engine.main([])
             elif name == "imaging":
                 status = imaging.main([])
+            elif name == "fhir_read":
+                status = fhir_read.main([])
             elif name == "app":
                 status = app_bench.main([])
             elif name == "ingest_corpus":
