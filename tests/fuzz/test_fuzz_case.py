@@ -89,9 +89,48 @@ def _parent(root: Any, path: tuple[Any, ...]) -> Any:
     return root
 
 
+def ehr_bundle() -> dict[str, Any]:
+    """The first bundle plus what an EHR export adds: fullUrls, urn:uuid and contained
+    references, UCUM quantities, dates, statuses, components, nested Bundles."""
+    from tests.agent.test_fhir import bundle, condition, creatinine, observation
+
+    medication = {"resourceType": "Medication", "id": "m9", "code": {"text": "Ciprofloxacin"}}
+    request = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationReference": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+        "contained": [medication],
+        "subject": {"reference": "Patient/p1"},
+    }
+    pressure = observation("85354-9", "Blood pressure", 0, "mm[Hg]") | {
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org",
+                                  "code": "mm[Hg]"},
+            }
+        ]
+    }  # fmt: skip
+    extra = bundle(
+        request,
+        medication,
+        condition("Asthma", "195967001", "resolved"),
+        creatinine(2.4, "2025-05-02T10:00:00+02:00"),
+        observation("29463-7", "Body weight", 185, "lbs", ucum="[lb_av]", when="2024"),
+        pressure,
+        full_urls=True,
+    )
+    base = fhir_bundle()
+    base["entry"] += extra["entry"] + [
+        {"resource": bundle(condition("Gout", "90560007", "active"))}
+    ]
+    return base
+
+
 @st.composite
 def mutated_bundles(draw: st.DrawFn) -> dict[str, Any]:
-    bundle = fhir_bundle()
+    bundle = draw(st.sampled_from([fhir_bundle, ehr_bundle]))()
     for _ in range(draw(st.integers(1, 4))):
         paths = [p for p in _paths(bundle) if p]
         if not paths:
