@@ -130,7 +130,7 @@ def ehr_bundle() -> dict[str, Any]:
 
 @st.composite
 def mutated_bundles(draw: st.DrawFn) -> dict[str, Any]:
-    bundle = draw(st.sampled_from([fhir_bundle, ehr_bundle]))()
+    bundle: dict[str, Any] = draw(st.sampled_from([fhir_bundle, ehr_bundle]))()
     for _ in range(draw(st.integers(1, 4))):
         paths = [p for p in _paths(bundle) if p]
         if not paths:
