@@ -151,6 +151,13 @@ class Settings(BaseSettings):
         default_factory=default_interactions_dir,
         description="ONC high-priority drug-drug interaction list (folder with its SOURCE.txt).",
     )
+    interactions_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Further interaction tables consulted beside interactions_dir, such as a hospital's "
+            "licensed knowledge base: folders with interactions.csv and SOURCE.txt."
+        ),
+    )
     answer_mode: Literal["auto", "extractive", "generated"] = Field(
         default="auto",
         description="auto: extractive with the packaged small model, generated with llm_url.",
@@ -223,6 +230,7 @@ class Settings(BaseSettings):
 
     _split = field_validator(
         "corpus_dirs",
+        "interactions_dirs",
         "drop_sections",
         "jsonl_text_fields",
         "jsonl_title_fields",
