@@ -232,6 +232,14 @@ class InteractionFlag(BaseModel):
     license: str
     list_name: str = Field(default="", description="The short name of the listing table.")
 
+    def describe(self, *, as_given: bool = True) -> str:
+        """One line for a clinician: the pair as given (or as generics), its severity, the
+        table that lists it, and the table's mechanism and management text when it has them."""
+        a, b = (self.as_given_a, self.as_given_b) if as_given else (self.drug_a, self.drug_b)
+        parts = [f"{a} + {b}: {self.severity} ({self.list_name or 'interaction list'})"]
+        parts += [text.rstrip(". ") for text in (self.mechanism, self.management) if text]
+        return "; ".join(parts) + "."
+
 
 class AllergyFlag(BaseModel):
     """A medication that is, or is in the class of, a recorded allergy."""

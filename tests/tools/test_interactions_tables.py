@@ -107,6 +107,24 @@ def test_a_hospital_table_adds_flags_with_severity_mechanism_and_provenance(
     assert [s.rows_loaded for s in report.sources] == [2, 3]
 
 
+def test_a_flag_describes_itself_in_one_line(knowledge: InteractionKnowledge) -> None:
+    report = check_interactions(
+        ["warfarin 5 mg", "aspirin 81 mg", "Zocor", "Biaxin"], table=knowledge
+    )
+    described = [flag.describe() for flag in report.interactions]
+    assert described == [
+        "Biaxin + Zocor: contraindicated (St Test formulary interactions); CYP3A4 inhibition "
+        "raises simvastatin exposure; Withhold simvastatin during the course.",
+        "Biaxin + Zocor: high-priority (ONC high-priority list).",
+        "aspirin 81 mg + warfarin 5 mg: major (St Test formulary interactions); Additive bleeding "
+        "risk: antiplatelet effect plus anticoagulation; Avoid unless both are indicated; monitor "
+        "for bleeding.",
+    ]
+    assert report.interactions[1].describe(as_given=False) == (
+        "clarithromycin + simvastatin: high-priority (ONC high-priority list)."
+    )
+
+
 def test_the_scope_note_names_every_table_and_never_says_safe(
     knowledge: InteractionKnowledge, tmp_path: Path
 ) -> None:
