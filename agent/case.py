@@ -414,7 +414,7 @@ def reading_from_fhir(data: Any, today: dt.date | None = None) -> CaseReading:
             diagnoses=list(dict.fromkeys(p.name for p in problems)),
             past_problems=list(dict.fromkeys(p.name for p in past)),
             medications=list(dict.fromkeys(_medication_name(m) for m in medications)),
-            allergies=list(dict.fromkeys(a.name for a in allergies)),
+            allergies=list(dict.fromkeys(_medication_name(a) for a in allergies)),
             labs=[
                 Lab(name=lab.name[:120], value=lab.value, unit=lab.unit[:40], loinc=lab.loinc)
                 for lab in labs
@@ -487,8 +487,12 @@ def _medication_read(fact: Any) -> MedicationRead:
 
 
 def _medication_name(fact: Any) -> str:
-    """The name the tools check: the record's own, unless its code names the drug better."""
-    return str(fact.name)
+    """The name the tools check: the record's own, with the drug its RxNorm or SNOMED CT code
+    names first when the code is one the interaction check knows (brand packs, misspellings)."""
+    from tools.interactions import generic_for_code
+
+    coded = generic_for_code(fact.system, fact.code) if fact.code and fact.system else None
+    return f"{coded} ({fact.name})" if coded else str(fact.name)
 
 
 # --------------------------------------------------------------------------- free text

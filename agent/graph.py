@@ -594,7 +594,9 @@ class Agent:
         ]
         case = self._case(state)
         if case is not None:
-            if case.medications and self.settings.interactions_dir is not None:
+            if case.medications and (
+                self.settings.interactions_dir is not None or self.settings.interactions_dirs
+            ):
                 calls.append(
                     {
                         "name": "check_interactions",
@@ -969,10 +971,10 @@ def _optional_tools(settings: Settings) -> list[BaseTool]:
     from tools.calculators import calculator_tools
 
     tools += calculator_tools()
-    if settings.interactions_dir is not None:
+    if settings.interactions_dir is not None or settings.interactions_dirs:
         from tools.interactions import interaction_tools
 
-        tools += interaction_tools(settings.interactions_dir)
+        tools += interaction_tools(settings.interactions_dir, extra_dirs=settings.interactions_dirs)
     return tools
 
 
@@ -993,15 +995,14 @@ def _image_flags(analysis: Any) -> list[Flag]:
 
 
 def _interaction_flags(content: str) -> list[Flag]:
+    from tools.interactions import InteractionFlag
+
     try:
         report = json.loads(content)
     except ValueError:
         return []
     flags = [
-        Flag(
-            FlagKind.INTERACTION,
-            f"{item['drug_a']} + {item['drug_b']}: on the ONC high-priority interaction list.",
-        )
+        Flag(FlagKind.INTERACTION, InteractionFlag.model_validate(item).describe(as_given=False))
         for item in report.get("interactions", [])
     ]
     flags += [

@@ -37,7 +37,15 @@ from knowledge.types import Passage
 MAX_PROBLEMS = 6
 # Flags a clinician must see first come first.
 NOT_COVERED = FlagKind.NOT_COVERED.value
-SEVERITY = {"allergy": 0, "interaction": 1, "renal_dose": 2, "engine": 3, NOT_COVERED: 4}
+SEVERITY = {
+    "allergy": 0,
+    "interaction": 1,
+    "duplicate": 1,
+    "renal_dose": 2,
+    "engine": 3,
+    "not_checked": 3,
+    NOT_COVERED: 4,
+}
 PASSAGES_PER_PROBLEM = 4
 SEARCHED_PER_PROBLEM = 8  # judged for coverage; the addressing ones (up to 4) are used
 PLAN_TOKENS = 900
@@ -153,8 +161,8 @@ class PlanProblem(BaseModel):
 class PlanFlag(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    # interaction, allergy, renal_dose, removed_option, removed_text, fallback, engine,
-    # not_covered
+    # interaction, allergy, duplicate, renal_dose, not_checked, removed_option, removed_text,
+    # fallback, engine, not_covered
     kind: str
     message: str
     drugs: list[str] = Field(default_factory=list)
@@ -356,6 +364,7 @@ def plan_for_settings(
         llm,
         extractive=settings.extractive_answers or llm is None,
         interactions_dir=settings.interactions_dir,
+        interactions_dirs=settings.interactions_dirs,
         context_chars=settings.prompt_chars,
         support_threshold=settings.support_threshold,
         coverage_model=CoverageModel.load(settings.coverage_model),
@@ -370,6 +379,7 @@ def plan_treatment(
     *,
     extractive: bool,
     interactions_dir: Any = None,
+    interactions_dirs: Sequence[Any] = (),
     context_chars: int = 4000,
     support_threshold: float = 0.5,
     coverage_model: CoverageModel | None = None,
@@ -529,8 +539,8 @@ def plan_treatment(
         mode = AnswerMode.ABSTAINED
     calculations = _calculations(case, calculator_tools())
     flags += _renal_flags(case, calculations)
-    if interactions_dir is not None:
-        flags += _safety_flags(case, plan_problems, interactions_dir)
+    if interactions_dir is not None or interactions_dirs:
+        flags += _safety_flags(case, plan_problems, interactions_dir, interactions_dirs)
     flags.sort(key=lambda flag: SEVERITY.get(flag.kind, len(SEVERITY)))
     return Plan(
         case_summary=case.summary(),
@@ -620,21 +630,24 @@ def _calculations(case: Case, tools: list[Any]) -> list[Calculation]:
 
 
 def _plan_medications(case: Case, problems: Sequence[PlanProblem], table: Any) -> list[str]:
-    from tools.interactions import mentioned_medications
+    """The case's medications and the drugs the plan recommends (not those it says to avoid)."""
+    from tools.interactions import recommended_medications
 
-    mentioned: list[str] = []
+    recommended: list[str] = []
     for problem in problems:
         for option in problem.options:
-            mentioned += mentioned_medications(f"{option.treatment} {option.rationale}", table)
-    return list(dict.fromkeys([*case.medications, *mentioned]))
+            recommended += recommended_medications(f"{option.treatment} {option.rationale}", table)
+    return list(dict.fromkeys([*case.medications, *recommended]))
 
 
-def _safety_flags(case: Case, problems: Sequence[PlanProblem], folder: Any) -> list[PlanFlag]:
+def _safety_flags(
+    case: Case, problems: Sequence[PlanProblem], folder: Any, extra_dirs: Sequence[Any] = ()
+) -> list[PlanFlag]:
     from tools.errors import ToolError
-    from tools.interactions import InteractionTable, check_interactions
+    from tools.interactions import InteractionKnowledge, check_interactions
 
     try:
-        table = InteractionTable.load(folder)
+        table = InteractionKnowledge.load(folder, extra_dirs)
     except ToolError as exc:
         return [PlanFlag(kind="interaction", message=f"Interactions were not checked: {exc}")]
     medications = _plan_medications(case, problems, table)
@@ -642,8 +655,7 @@ def _safety_flags(case: Case, problems: Sequence[PlanProblem], folder: Any) -> l
     flags = [
         PlanFlag(
             kind="interaction",
-            message=f"{item.as_given_a} + {item.as_given_b}: on the ONC {item.severity} "
-            "drug-drug interaction list.",
+            message=item.describe(),
             drugs=[item.drug_a, item.drug_b],
         )
         for item in report.interactions
@@ -652,6 +664,24 @@ def _safety_flags(case: Case, problems: Sequence[PlanProblem], folder: Any) -> l
         PlanFlag(kind="allergy", message=item.reason, drugs=[item.medication])
         for item in report.allergy_conflicts
     ]
+    flags += [
+        PlanFlag(
+            kind="duplicate",
+            message=f"{given}: the same drug as another of the listed medications; check for "
+            "duplicate therapy.",
+        )
+        for given in report.duplicates
+    ]
+    if report.unrecognised:
+        # what no table knows was not checked at all: said, so that no flag is not read as safe
+        flags.append(
+            PlanFlag(
+                kind="not_checked",
+                message=f"Not on any interaction table consulted, so not checked: "
+                f"{'; '.join(report.unrecognised)}. {report.scope}",
+                drugs=list(report.unrecognised),
+            )
+        )
     return flags
 
 

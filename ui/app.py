@@ -66,7 +66,9 @@ FLAG_ICONS = {
     "not_covered": "⚪",
     "interaction": "⛔",
     "allergy": "⛔",
+    "duplicate": "⚠️",
     "renal_dose": "⚠️",
+    "not_checked": "❔",
     "image": "🖼️",
     "engine": "⚙️",
 }

@@ -459,3 +459,68 @@ def test_a_large_form_is_read_with_a_warning_not_refused() -> None:
     assert len(reading.case.medications) == 200
     assert any("200 of 400 medications" in w for w in reading.warnings)
     assert "and 170 more" in reading.case.summary()
+
+
+# --------------------------------------------------------------------------- the safety checks
+
+
+def onc_table() -> Any:
+    from tools.interactions import InteractionTable
+
+    folder = SHARED / "data" / "ddi-onc-high-priority"
+    if not folder.exists():
+        pytest.skip("the ONC interaction list is not present")
+    return InteractionTable.load(folder)
+
+
+def test_a_referenced_medication_joins_the_interaction_check() -> None:
+    from tools.interactions import check_interactions
+
+    table = onc_table()
+    cipro = {
+        "resourceType": "Medication",
+        "id": "cipro",
+        "code": coded(RXNORM, "197511", "Ciprofloxacin 500 MG Oral Tablet"),
+    }
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "mr1",
+        "status": "active",
+        "intent": "order",
+        "medicationReference": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000003"},
+        "subject": {"reference": "Patient/p1"},
+    }
+    tizanidine = {
+        "resourceType": "MedicationStatement",
+        "id": "ms1",
+        "status": "active",
+        "medicationCodeableConcept": coded(RXNORM, "313399", "tiZANidine 4 MG Oral Tablet"),
+        "subject": {"reference": "Patient/p1"},
+    }
+    case = read(request, tizanidine, cipro, full_urls=True).case
+    report = check_interactions(case.medications, case.allergies, table=table)
+    assert [(f.drug_a, f.drug_b) for f in report.interactions] == [("ciprofloxacin", "tizanidine")]
+
+
+def test_a_coded_allergy_and_a_brand_pack_reach_the_check_by_their_codes() -> None:
+    from tools.interactions import check_interactions
+
+    table = onc_table()
+    allergy = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "code": coded(SNOMED, "91936005", "Allergy to penicillin"),
+        "patient": {"reference": "Patient/p1"},
+    }
+    amoxicillin = {
+        "resourceType": "MedicationRequest",
+        "id": "mr2",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": coded(RXNORM, "308182", "Amoxicillin 250 MG Oral Capsule"),
+        "subject": {"reference": "Patient/p1"},
+    }
+    case = read(allergy, amoxicillin).case
+    report = check_interactions(case.medications, case.allergies, table=table)
+    assert [f.medication for f in report.allergy_conflicts] == ["amoxicillin"]
+    assert report.allergy_conflicts[0].kind == "same-class"
