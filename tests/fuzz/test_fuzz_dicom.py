@@ -294,6 +294,7 @@ def with_header_edits(data: bytes, edits: list[tuple[str, str, bytes | None]]) -
 @example(name="pydicom/CT_small.dcm", edits=[("RescaleSlope", "DS", b"nan ")])
 @example(name="pydicom/CT_small.dcm", edits=[("PixelSpacing", "DS", b"1 ")])
 @example(name="pydicom/CT_small.dcm", edits=[("WindowCenter", "DS", b"abc ")])
+@example(name="pydicom/MR_small.dcm", edits=[("WindowWidth", "DS", b"0")])  # pydicom's ValueError
 @example(name="pydicom/CT_small.dcm", edits=[("Rows", "US", b"\x01\x02\x03")])
 @example(
     name="pydicom/MR_small.dcm", edits=[("PhotometricInterpretation", "CS", b"PALETTE COLOR ")]

@@ -290,6 +290,20 @@ def _to_uint8(values: npt.NDArray[Any], low: float, high: float) -> npt.NDArray[
     return (np.clip(scaled, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def _file_windowed(study: ImageStudy, values: npt.NDArray[Any]) -> npt.NDArray[np.uint8] | None:
+    """The frame through the file's own VOI LUT or window; None when it has none, or one pydicom
+    refuses (a LINEAR window narrower than 1, which the fuzz suite found)."""
+    if study.dataset is None or not (study.has_voi_lut or study.window is not None):
+        return None
+    from pydicom.pixels.processing import apply_voi_lut
+
+    try:
+        windowed = apply_voi_lut(values, study.dataset)
+    except ValueError:
+        return None
+    return _to_uint8(windowed, float(windowed.min()), float(windowed.max()))
+
+
 def render_frame(
     study: ImageStudy, frame: int = 0, preset: WindowPreset | None = None
 ) -> npt.NDArray[np.uint8]:
@@ -304,12 +318,9 @@ def render_frame(
     if preset is not None:
         low, high = preset.center - preset.width / 2, preset.center + preset.width / 2
         grey = _to_uint8(values, low, high)
-    elif study.dataset is not None and (study.has_voi_lut or study.window is not None):
-        from pydicom.pixels.processing import apply_voi_lut
-
-        windowed = apply_voi_lut(values, study.dataset)
-        grey = _to_uint8(windowed, float(windowed.min()), float(windowed.max()))
-    else:  # no window in the file: the 0.5-99.5 percentile range, robust to outliers
+    elif (from_file := _file_windowed(study, values)) is not None:
+        grey = from_file
+    else:  # no usable window in the file: the 0.5-99.5 percentile range, robust to outliers
         low, high = np.percentile(values, [0.5, 99.5])
         grey = _to_uint8(values, float(low), float(high))
     if study.photometric == "MONOCHROME1":
