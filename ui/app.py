@@ -283,6 +283,14 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
             return read, markdown, "\n".join(lines), None
         return read, markdown, "\n".join(lines), str(folder / "treatment-plan.md")
 
+    def preview_case(file: str | None) -> str:
+        if not file:
+            return ""
+        try:
+            return agent.read_case(CaseForm(fhir=file).case_text()).to_markdown()
+        except USER_ERRORS as exc:
+            return f"⚠️ {exc}"
+
     def view_image(file: str | None, preset: str, frame: float) -> tuple[Any, Any, str, Any]:
         if not file:
             return None, None, "", gr.Slider(visible=False)
@@ -366,9 +374,10 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
                     case_fields: dict[str, Any] = {
                         "text": gr.Textbox(label="Paste a case", lines=6, elem_id="case-text"),
                         "fhir": gr.File(
-                            label="…or a FHIR R4 Bundle (JSON)",
-                            file_types=[".json"],
+                            label="…or a FHIR R4 record (Bundle JSON or NDJSON)",
+                            file_types=[".json", ".ndjson"],
                             type="filepath",
+                            elem_id="case-fhir",
                         ),
                     }
                     with gr.Accordion("…or fill in the form", open=False):
@@ -390,6 +399,10 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
                     plan_flags = gr.Markdown(elem_id="plan-flags")
                     plan_out = gr.Markdown(elem_id="plan")
                     plan_file = gr.File(label="Download (Markdown)", elem_id="plan-file")
+            # what was read from a record is shown as soon as it is uploaded, before any plan
+            case_fields["fhir"].upload(
+                preview_case, case_fields["fhir"], case_read, api_visibility="private"
+            )
             plan_button.click(
                 plan_from_form,
                 set(case_fields.values()),

@@ -155,6 +155,24 @@ def test_case_to_plan_shows_the_interaction_flag_and_downloads_markdown(
     shot(page, served, "case-plan")
 
 
+def test_an_uploaded_fhir_record_shows_what_was_read_before_any_plan(
+    page: Page, served: Served
+) -> None:
+    from tests.agent.test_fhir import synthea_files
+
+    record = next(p for p in synthea_files() if p.name.startswith("Dino_Barton"))
+    page.get_by_role("tab", name="Case → plan").click()
+    page.locator("#case-fhir input[type='file']").set_input_files(str(record))
+    read = page.locator("#case-read")
+    read.get_by_text("What was read from this record").wait_for(timeout=60_000)
+    text = read.inner_text()
+    # its active problems and current medications, and the warning that the patient has died
+    assert "Chronic congestive heart failure" in text and "Lasix 40mg" in text
+    assert "has died" in text
+    assert "Dino" not in text and "Barton" not in text  # the record's name is never shown
+    shot(page, served, "case-fhir-read")
+
+
 def test_guideline_lookup_ranks_highlighted_passages_with_provenance(
     page: Page, served: Served
 ) -> None:
