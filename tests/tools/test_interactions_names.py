@@ -7,14 +7,16 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SHARED
-from tools.drug_names import RXNORM_SYSTEM, SNOMED_SYSTEM, generic_parts
 from tools.interactions import (
     HIGH_PRIORITY_FILE,
+    RXNORM_SYSTEM,
+    SNOMED_SYSTEM,
     SOURCE_FILE,
     InteractionReport,
     InteractionTable,
     check_interactions,
     generic_for_code,
+    generic_parts,
     normalise_name,
 )
 

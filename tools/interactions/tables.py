@@ -1,7 +1,7 @@
-"""Interaction knowledge: drug-pair tables with severity and provenance, from one or more folders.
+"""Interaction tables: drug pairs with severity and provenance, each read from one folder.
 
 What: an `InteractionTable` is one source of drug-drug interaction pairs (the ONC lists, or a
-table a hospital adds); `InteractionKnowledge` is the tables one check consults, in order.
+table a hospital adds); `tools.interactions.knowledge` holds the tables one check consults.
 
 Two folder layouts are read:
 
@@ -34,38 +34,28 @@ Tables are read once per process (per resolved folder).
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from tools.drug_names import generic_parts, normalise_name
-from tools.errors import ToolError
-
-__all__ = [
-    "CLASSES_FILE",
-    "HIGH_PRIORITY_FILE",
-    "INTERACTIONS_FILE",
-    "NON_INTERRUPTIVE_FILE",
-    "SEVERITY_ORDER",
-    "SOURCE_FILE",
-    "InteractionDataError",
-    "InteractionEntry",
-    "InteractionKnowledge",
-    "InteractionTable",
-    "Severity",
-]
-
-HIGH_PRIORITY_FILE = "ONC_High_Priority_Mapped.csv"
-NON_INTERRUPTIVE_FILE = "ONC_Non_Interuptive_Mapped.csv"  # sic: the source's spelling
-SOURCE_FILE = "SOURCE.txt"
-INTERACTIONS_FILE = "interactions.csv"
-CLASSES_FILE = "classes.csv"
+from tools.interactions.names import normalise_name
+from tools.interactions.table_files import (
+    CLASSES_FILE,
+    HIGH_PRIORITY_FILE,
+    INTERACTIONS_FILE,
+    NON_INTERRUPTIVE_FILE,
+    REQUIRED_COLUMNS,
+    InteractionDataError,
+    one_drug,
+    parse_onc_pairs,
+    provenance_line,
+    read_bytes,
+    read_csv_rows,
+    read_source,
+)
 
 Severity = Literal[
     "contraindicated", "high-priority", "major", "moderate", "minor", "informational"
@@ -83,10 +73,7 @@ _ONC_WIDE_SCOPE = (
     "the ONC high-priority and non-interruptive interaction lists (2012-2013, mapped to drugs "
     "in 2014)"
 )
-
-
-class InteractionDataError(ToolError):
-    """An interaction table or its provenance file is missing or unreadable."""
+_MAX_PROBLEMS = 5  # skipped rows quoted in a table's `problems`
 
 
 @dataclass(frozen=True)
@@ -146,135 +133,6 @@ class InteractionTable:
         return found.severity if found else None
 
 
-@dataclass(frozen=True, eq=False)
-class InteractionKnowledge:
-    """The tables one interaction check consults, the default (ONC) table first."""
-
-    tables: tuple[InteractionTable, ...]
-
-    def __post_init__(self) -> None:
-        if not self.tables:
-            raise InteractionDataError("No drug-interaction table is configured.")
-
-    @classmethod
-    def load(
-        cls,
-        primary_dir: Path | None,
-        extra_dirs: Sequence[Path] = (),
-        *,
-        include_informational: bool = False,
-    ) -> InteractionKnowledge:
-        """The ONC list of `primary_dir` (when given) and the tables of `extra_dirs` (table
-        format), each read once per process; raises `InteractionDataError` for any bad one."""
-        tables: list[InteractionTable] = []
-        if primary_dir is not None:
-            tables.append(
-                InteractionTable.load(primary_dir, include_informational=include_informational)
-            )
-        for folder in extra_dirs:
-            table = InteractionTable.load_table(folder)
-            if all(table is not other for other in tables):
-                tables.append(table)
-        return cls(tuple(tables))
-
-    @classmethod
-    def of(cls, tables: InteractionTable | InteractionKnowledge) -> InteractionKnowledge:
-        return tables if isinstance(tables, InteractionKnowledge) else cls((tables,))
-
-    @functools.cached_property
-    def names(self) -> frozenset[str]:
-        return frozenset(name for table in self.tables for name in table.names)
-
-    @property
-    def source(self) -> str:
-        return self.tables[0].source
-
-    @property
-    def license(self) -> str:
-        return self.tables[0].license
-
-    @property
-    def scope(self) -> str:
-        """What was checked, naming every table, and that no flag never means safe."""
-        scopes = [table.scope for table in self.tables]
-        listed = scopes[0] if len(scopes) == 1 else ", ".join(scopes[:-1]) + " and " + scopes[-1]
-        return (
-            f"Only pairs on {listed} and a small allergy-class map were checked; no flag does "
-            "not mean a combination is safe."
-        )
-
-    def canonical(self, key: str) -> str | None:
-        """The first table's name for a normalised name."""
-        for table in self.tables:
-            found = table.canonical(key)
-            if found is not None:
-                return found
-        return None
-
-    def knows(self, name: str) -> bool:
-        return name in self.names
-
-
-# --- reading files ----------------------------------------------------------------------------
-
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-_DRUGBANK_ID = re.compile(r"DB\d{5}")
-_DRUG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 ,.'()\-]*")
-_SOURCE_KEY = re.compile(r"([A-Z][A-Z /_-]*):\s*(.*)")
-_SOURCE_FIELDS = ("WHAT", "OBTAINED FROM", "LICENSE")
-_MAX_PROBLEMS = 5
-
-
-def _read_bytes(path: Path, folder: Path) -> bytes:
-    if not path.is_file():
-        raise InteractionDataError(
-            f"The drug-interaction data file {path.name} is missing from {folder}."
-        )
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InteractionDataError(
-            f"The drug-interaction data file {path} could not be read ({exc.strerror or exc})."
-        ) from None
-
-
-def _parse_source(text: str) -> dict[str, str]:
-    """`KEY: value` fields, continuation lines indented, joined with single spaces."""
-    fields: dict[str, list[str]] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if line[0] in " \t" and current is not None:
-            fields[current].append(line.strip())
-            continue
-        match = _SOURCE_KEY.fullmatch(line.rstrip())
-        current = match.group(1).strip() if match else None  # a stray line ends the field
-        if match:
-            fields[match.group(1).strip()] = [match.group(2).strip()]
-    return {key: " ".join(part for part in parts if part) for key, parts in fields.items()}
-
-
-def _read_source(folder: Path, what: str) -> dict[str, str]:
-    if not (folder / SOURCE_FILE).is_file():
-        raise InteractionDataError(
-            f"The provenance file {SOURCE_FILE} is missing from {folder}, so {what} cannot be "
-            "shown with its source and licence."
-        )
-    raw = _read_bytes(folder / SOURCE_FILE, folder)
-    source = _parse_source(raw.decode("utf-8", errors="replace"))
-    missing = [key for key in _SOURCE_FIELDS if not source.get(key)]
-    if missing:
-        raise InteractionDataError(
-            f"The provenance file {folder / SOURCE_FILE} lacks the field(s) {', '.join(missing)}."
-        )
-    return source
-
-
-def _provenance(source: Mapping[str, str]) -> str:
-    return f"{source['WHAT']} (obtained from: {source['OBTAINED FROM']})"
-
-
 def _build_index(names: Iterable[str]) -> dict[str, str]:
     ordered = sorted(names)
     index = {name: name for name in ordered}
@@ -291,38 +149,6 @@ def _build_index(names: Iterable[str]) -> dict[str, str]:
 # --- the ONC lists ----------------------------------------------------------------------------
 
 
-def _parse_pairs(raw: bytes) -> tuple[list[tuple[str, str]], int]:
-    """Pairs of lower-case names from '$'-separated rows, and how many lines were malformed.
-
-    Rows are `name$DBID$name$DBID$`; the README's longer layout (class, name, id, URIs per drug)
-    also parses, because each name is read as the field just before its DrugBank id.
-    """
-    rows: list[tuple[str, str]] = []
-    skipped = 0
-    for line in _LINE_BREAK.split(raw):
-        try:
-            text = line.decode("utf-8").lstrip("\ufeff")
-        except UnicodeDecodeError:
-            skipped += 1
-            continue
-        if not text.strip():
-            continue
-        fields = [f.strip() for f in text.split("$")]
-        ids = [i for i, f in enumerate(fields) if _DRUGBANK_ID.fullmatch(f)]
-        if len(ids) != 2 or ids[0] == 0 or ids[1] - ids[0] < 2:
-            skipped += 1
-            continue
-        name_a, name_b = fields[ids[0] - 1], fields[ids[1] - 1]
-        if not (_DRUG_NAME.fullmatch(name_a) and _DRUG_NAME.fullmatch(name_b)):
-            skipped += 1
-            continue
-        if name_a.lower() == name_b.lower():
-            skipped += 1
-            continue
-        rows.append((name_a.lower(), name_b.lower()))
-    return rows, skipped
-
-
 @functools.lru_cache(maxsize=8)
 def _load_onc_cached(folder: Path, include_informational: bool) -> InteractionTable:
     if not folder.is_dir():
@@ -333,13 +159,13 @@ def _load_onc_cached(folder: Path, include_informational: bool) -> InteractionTa
     found: list[tuple[list[tuple[str, str]], Severity, str]] = []
     loaded = skipped = 0
     for file_name, severity, list_name in files:
-        rows, bad = _parse_pairs(_read_bytes(folder / file_name, folder))
+        rows, bad = parse_onc_pairs(read_bytes(folder / file_name, folder))
         if not rows:
             raise InteractionDataError(f"No drug pairs could be read from {folder / file_name}.")
         loaded, skipped = loaded + len(rows), skipped + bad
         found.append((rows, severity, list_name))
-    source = _read_source(folder, "the interaction list")
-    provenance, licence = _provenance(source), source["LICENSE"]
+    source = read_source(folder, "the interaction list")
+    provenance, licence = provenance_line(source), source["LICENSE"]
     pairs: dict[frozenset[str], InteractionEntry] = {}
     for rows, severity, list_name in found:
         entry = InteractionEntry(severity, provenance, licence, list_name)
@@ -362,57 +188,13 @@ def _load_onc_cached(folder: Path, include_informational: bool) -> InteractionTa
 
 # --- the table format -------------------------------------------------------------------------
 
-_REQUIRED_COLUMNS = ("drug_a", "drug_b", "severity")
-_COLUMN_ALIASES: Mapping[str, str] = {"licence": "license"}
-
-
-def _read_csv(
-    path: Path, folder: Path, required: Sequence[str]
-) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) of a UTF-8 CSV file whose header has the `required` columns; a row
-    with more fields than the header has is given as {} (counted as malformed by the caller)."""
-    raw = _read_bytes(path, folder)
-    if b"\x00" in raw:
-        raise InteractionDataError(f"{path} is a binary file, not a CSV table.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InteractionDataError(f"{path} is not UTF-8 text.") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        columns = [_COLUMN_ALIASES.get(c, c) for c in (h.strip().lower() for h in header or [])]
-        missing = [column for column in required if column not in columns]
-        if missing:
-            raise InteractionDataError(
-                f"{path} lacks the column(s) {', '.join(missing)} in its header line (expected "
-                f"{','.join(required)} first)."
-            )
-        rows: list[tuple[int, dict[str, str]]] = []
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            line = reader.line_num
-            if len(cells) > len(columns):
-                rows.append((line, {}))
-                continue
-            rows.append((line, {c: v.strip() for c, v in zip(columns, cells, strict=False)}))
-    except csv.Error as exc:
-        raise InteractionDataError(f"{path} is not a readable CSV table ({exc}).") from None
-    return rows
-
-
-def _one_drug(name: str) -> str | None:
-    parts = generic_parts(name) if _DRUG_NAME.fullmatch(name) else []
-    return parts[0] if len(parts) == 1 else None
-
 
 @functools.lru_cache(maxsize=16)
 def _load_table_cached(folder: Path) -> InteractionTable:
     if not folder.is_dir():
         raise InteractionDataError(f"The drug-interaction table folder {folder} does not exist.")
-    source = _read_source(folder, "the interaction table")
-    provenance, licence = _provenance(source), source["LICENSE"]
+    source = read_source(folder, "the interaction table")
+    provenance, licence = provenance_line(source), source["LICENSE"]
     list_name = source.get("NAME") or f"the interaction table in {folder.name}"
 
     classes: dict[str, set[str]] = {}
@@ -426,8 +208,8 @@ def _load_table_cached(folder: Path) -> InteractionTable:
             problems.append(f"{file_name} line {line}: {why}")
 
     if (folder / CLASSES_FILE).exists():
-        for line, row in _read_csv(folder / CLASSES_FILE, folder, ("class", "drug")):
-            label, drug = row.get("class", "").lower(), _one_drug(row.get("drug", ""))
+        for line, row in read_csv_rows(folder / CLASSES_FILE, folder, ("class", "drug")):
+            label, drug = row.get("class", "").lower(), one_drug(row.get("drug", ""))
             if not label or drug is None:
                 skip(CLASSES_FILE, line, "a class row needs a class and one drug name")
                 continue
@@ -437,12 +219,12 @@ def _load_table_cached(folder: Path) -> InteractionTable:
         label = " ".join(written.lower().split())
         if label in classes:
             return classes[label]
-        drug = _one_drug(written)
+        drug = one_drug(written)
         return {drug} if drug else None
 
     pairs: dict[frozenset[str], InteractionEntry] = {}
     loaded = 0
-    for line, row in _read_csv(folder / INTERACTIONS_FILE, folder, _REQUIRED_COLUMNS):
+    for line, row in read_csv_rows(folder / INTERACTIONS_FILE, folder, REQUIRED_COLUMNS):
         if not row:
             skip(INTERACTIONS_FILE, line, "more fields than the header (quote text with commas)")
             continue
