@@ -25,9 +25,8 @@ from knowledge.loaders import (
     load_documents,
     read_corpus_descriptor,
 )
+from knowledge.provenance import SOURCE_FILE
 from knowledge.types import Chunk, CorpusInfo, IngestReport, SkippedFile
-
-SOURCE_DESCRIPTOR = "SOURCE.txt"
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def _corpus_files(root: Path) -> tuple[Path, ...]:
 
 def _descriptor_root(path: Path) -> Path | None:
     for ancestor in [path, *path.parents][:4]:
-        if (ancestor / SOURCE_DESCRIPTOR).is_file():
+        if (ancestor / SOURCE_FILE).is_file():
             return ancestor
     return None
 
@@ -128,7 +127,7 @@ def discover(
     corpora = []
     for root, (name, files, scopes) in roots.items():
         descriptor_root = _descriptor_root(root)
-        descriptor = descriptor_root / SOURCE_DESCRIPTOR if descriptor_root else None
+        descriptor = descriptor_root / SOURCE_FILE if descriptor_root else None
         corpora.append(
             CorpusFiles(
                 read_corpus_descriptor(name, descriptor),

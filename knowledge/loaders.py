@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import UnreadableFile
+from knowledge.provenance import SOURCE_FILE, read_source_file
 from knowledge.types import CorpusInfo, Document, Section
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
@@ -27,7 +28,7 @@ SUPPORTED_SUFFIXES = (
 )
 
 # Corpus-level files that describe a corpus rather than belong to it.
-CORPUS_DESCRIPTOR_NAMES = frozenset({"SOURCE.txt", "LICENSE", "LICENSE.txt", "README.md"})
+CORPUS_DESCRIPTOR_NAMES = frozenset({SOURCE_FILE, "LICENSE", "LICENSE.txt", "README.md"})
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,11 @@ class JsonlFields:
 
 
 def read_corpus_descriptor(name: str, source_txt: Path | None) -> CorpusInfo:
-    """Corpus provenance from a `SOURCE.txt` of `KEY: value` blocks (LICENSE, ORIGINAL...)."""
+    """Corpus provenance from a `SOURCE.txt` (`knowledge.provenance`): its LICENSE, and the URL
+    of its ORIGINAL SOURCE, ORIGINAL, SOURCE or OBTAINED FROM field."""
     if source_txt is None or not source_txt.is_file():
         return CorpusInfo(name=name)
-    fields: dict[str, str] = {}
-    key: str | None = None
-    for line in source_txt.read_text(encoding="utf-8", errors="replace").splitlines():
-        match = re.match(r"^([A-Z][A-Z /()-]{1,40}):\s*(.*)$", line)
-        if match:
-            key = match.group(1).strip()
-            fields[key] = match.group(2).strip()
-        elif key is not None and line.strip():
-            fields[key] += " " + line.strip()
+    fields = read_source_file(source_txt).fields
     license_text = fields.get("LICENSE")
     source = (
         fields.get("ORIGINAL SOURCE")

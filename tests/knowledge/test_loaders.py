@@ -37,6 +37,19 @@ def test_source_txt_license_and_url_are_read(corpus_dir: Path) -> None:
     assert info.source_url == "https://guidelines.example.org/test"
 
 
+def test_source_txt_licence_on_the_next_line_and_keys_with_underscores(tmp_path: Path) -> None:
+    # Read through knowledge.provenance: the licence no longer starts with a space, and a key
+    # such as SOURCE_URL is no longer glued onto the licence before it.
+    source_txt = tmp_path / "SOURCE.txt"
+    source_txt.write_text(
+        "LICENSE:\n  CC0 1.0\nSOURCE_URL: https://elsewhere.example.org\n"
+        "ORIGINAL SOURCE: https://guidelines.example.org/test\n"
+    )
+    info = read_corpus_descriptor("test", source_txt)
+    assert info.license == "CC0 1.0"
+    assert info.source_url == "https://guidelines.example.org/test"
+
+
 def test_markdown_front_matter_and_heading_hierarchy(corpus_dir: Path) -> None:
     [doc] = load(corpus_dir / "hot-flashes.md")
     assert doc.title == "Hot Flashes and Night Sweats (PDQ) - Test"

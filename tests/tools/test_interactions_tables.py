@@ -240,6 +240,18 @@ def test_skipped_rows_are_counted_and_described(tmp_path: Path) -> None:
     }
 
 
+def test_a_source_txt_line_that_is_not_indented_stays_in_its_field(tmp_path: Path) -> None:
+    # Read through knowledge.provenance, as corpora are: before, an unindented continuation
+    # ended the field here and its text was lost; a key with brackets is still a key.
+    source = (
+        "WHAT: St Test interactions\nOBTAINED FROM: pharmacy\nLICENSE: internal use,\n"
+        "no redistribution\nNOTE (REVIEW): yearly\n"
+    )
+    table = InteractionTable.load_table(table_folder(tmp_path / "wrapped", source=source))
+    assert table.license == "internal use, no redistribution"
+    assert table.source == "St Test interactions (obtained from: pharmacy)"
+
+
 @pytest.mark.parametrize(
     ("csv", "source", "message"),
     [

@@ -22,6 +22,7 @@ import numpy as np
 from knowledge.chroma import connect_chroma, guarded_call
 from knowledge.errors import KnowledgeError
 from knowledge.loaders import read_corpus_descriptor
+from knowledge.provenance import SOURCE_FILE
 from knowledge.types import CorpusInfo
 from tools.errors import ImageError, ToolError
 from tools.imaging.decode import read_image
@@ -238,8 +239,8 @@ def dataset_root(directory: Path, labels_csv: Path | None) -> Path:
 
 def dataset_provenance(directory: Path, labels_csv: Path | None) -> CorpusInfo:
     root = dataset_root(directory, labels_csv)
-    source = directory / "SOURCE.txt"
-    return read_corpus_descriptor(root.name, source if source.is_file() else root / "SOURCE.txt")
+    source = directory / SOURCE_FILE
+    return read_corpus_descriptor(root.name, source if source.is_file() else root / SOURCE_FILE)
 
 
 def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:

@@ -38,6 +38,7 @@ public name is re-exported here.
 
 from __future__ import annotations
 
+from knowledge.provenance import SOURCE_FILE
 from tools.interactions.allergies import (
     AllergyKind,
     allergy_subject,
@@ -75,7 +76,6 @@ from tools.interactions.table_files import (
     HIGH_PRIORITY_FILE,
     INTERACTIONS_FILE,
     NON_INTERRUPTIVE_FILE,
-    SOURCE_FILE,
     InteractionDataError,
 )
 from tools.interactions.tables import (

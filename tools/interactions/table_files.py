@@ -1,9 +1,9 @@
 """The files of an interaction table's folder, read with one clear sentence for each fault.
 
-`read_source` reads the folder's provenance (SOURCE.txt), `parse_onc_pairs` the ONC lists'
-'$'-separated rows, `read_csv_rows` a UTF-8 CSV file of the table format; a file that is missing,
-unreadable, binary or not UTF-8 raises `InteractionDataError`. `tools.interactions.tables` turns
-what they read into tables.
+`read_source` reads the folder's provenance (its SOURCE.txt, through `knowledge.provenance`),
+`parse_onc_pairs` the ONC lists' '$'-separated rows, `read_csv_rows` a UTF-8 CSV file of the
+table format; a file that is missing, unreadable, binary or not UTF-8 raises
+`InteractionDataError`. `tools.interactions.tables` turns what they read into tables.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.provenance import SOURCE_FILE, read_source_file
 from tools.errors import ToolError
 from tools.interactions.names import generic_parts
 
 HIGH_PRIORITY_FILE = "ONC_High_Priority_Mapped.csv"
 NON_INTERRUPTIVE_FILE = "ONC_Non_Interuptive_Mapped.csv"  # sic: the source's spelling
-SOURCE_FILE = "SOURCE.txt"
 INTERACTIONS_FILE = "interactions.csv"
 CLASSES_FILE = "classes.csv"
 
@@ -34,8 +35,13 @@ class InteractionDataError(ToolError):
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _DRUGBANK_ID = re.compile(r"DB\d{5}")
 _DRUG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 ,.'()\-]*")
-_SOURCE_KEY = re.compile(r"([A-Z][A-Z /_-]*):\s*(.*)")
 _SOURCE_FIELDS = ("WHAT", "OBTAINED FROM", "LICENSE")
+
+
+def _unreadable(path: Path, exc: OSError) -> InteractionDataError:
+    return InteractionDataError(
+        f"The drug-interaction data file {path} could not be read ({exc.strerror or exc})."
+    )
 
 
 def read_bytes(path: Path, folder: Path) -> bytes:
@@ -46,46 +52,38 @@ def read_bytes(path: Path, folder: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InteractionDataError(
-            f"The drug-interaction data file {path} could not be read ({exc.strerror or exc})."
-        ) from None
+        raise _unreadable(path, exc) from None
 
 
-def _parse_source(text: str) -> dict[str, str]:
-    """`KEY: value` fields, continuation lines indented, joined with single spaces."""
-    fields: dict[str, list[str]] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if line[0] in " \t" and current is not None:
-            fields[current].append(line.strip())
-            continue
-        match = _SOURCE_KEY.fullmatch(line.rstrip())
-        current = match.group(1).strip() if match else None  # a stray line ends the field
-        if match:
-            fields[match.group(1).strip()] = [match.group(2).strip()]
-    return {key: " ".join(part for part in parts if part) for key, parts in fields.items()}
+@dataclass(frozen=True)
+class TableSource:
+    """What a table's SOURCE.txt gives each of its flags."""
+
+    provenance: str  # "WHAT (obtained from: OBTAINED FROM)"
+    license: str
+    name: str | None  # the short name shown with each flag, when the file gives one
 
 
-def read_source(folder: Path, what: str) -> dict[str, str]:
-    if not (folder / SOURCE_FILE).is_file():
+def read_source(folder: Path, what: str) -> TableSource:
+    """The provenance of the table in `folder` (`knowledge.provenance` reads the file); WHAT,
+    OBTAINED FROM and LICENSE are required."""
+    path = folder / SOURCE_FILE
+    if not path.is_file():
         raise InteractionDataError(
             f"The provenance file {SOURCE_FILE} is missing from {folder}, so {what} cannot be "
             "shown with its source and licence."
         )
-    raw = read_bytes(folder / SOURCE_FILE, folder)
-    source = _parse_source(raw.decode("utf-8", errors="replace"))
-    missing = [key for key in _SOURCE_FIELDS if not source.get(key)]
-    if missing:
+    try:
+        source = read_source_file(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    holds, obtained_from, licence = source.what, source.obtained_from, source.license
+    if not (holds and obtained_from and licence):
+        missing = [key for key in _SOURCE_FIELDS if not source.get(key)]
         raise InteractionDataError(
-            f"The provenance file {folder / SOURCE_FILE} lacks the field(s) {', '.join(missing)}."
+            f"The provenance file {path} lacks the field(s) {', '.join(missing)}."
         )
-    return source
-
-
-def provenance_line(source: Mapping[str, str]) -> str:
-    return f"{source['WHAT']} (obtained from: {source['OBTAINED FROM']})"
+    return TableSource(f"{holds} (obtained from: {obtained_from})", licence, source.name)
 
 
 def parse_onc_pairs(raw: bytes) -> tuple[list[tuple[str, str]], int]:

@@ -51,7 +51,6 @@ from tools.interactions.table_files import (
     InteractionDataError,
     one_drug,
     parse_onc_pairs,
-    provenance_line,
     read_bytes,
     read_csv_rows,
     read_source,
@@ -165,7 +164,7 @@ def _load_onc_cached(folder: Path, include_informational: bool) -> InteractionTa
         loaded, skipped = loaded + len(rows), skipped + bad
         found.append((rows, severity, list_name))
     source = read_source(folder, "the interaction list")
-    provenance, licence = provenance_line(source), source["LICENSE"]
+    provenance, licence = source.provenance, source.license
     pairs: dict[frozenset[str], InteractionEntry] = {}
     for rows, severity, list_name in found:
         entry = InteractionEntry(severity, provenance, licence, list_name)
@@ -194,8 +193,8 @@ def _load_table_cached(folder: Path) -> InteractionTable:
     if not folder.is_dir():
         raise InteractionDataError(f"The drug-interaction table folder {folder} does not exist.")
     source = read_source(folder, "the interaction table")
-    provenance, licence = provenance_line(source), source["LICENSE"]
-    list_name = source.get("NAME") or f"the interaction table in {folder.name}"
+    provenance, licence = source.provenance, source.license
+    list_name = source.name or f"the interaction table in {folder.name}"
 
     classes: dict[str, set[str]] = {}
     problems: list[str] = []
