@@ -1,159 +1,126 @@
-"""Interaction knowledge as pluggable tables: a hospital's table beside the ONC list, class rows,
-severities, provenance per flag and per row, the scope note, and bad tables."""
+"""Interaction tables read from their folders: the real ONC list, the table format (class rows,
+severities, provenance per row, skipped rows) and the one-sentence refusal of bad data."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import ToolMessage
 
+from tests.tools.interactions.folders import (
+    HOSPITAL_CSV,
+    HOSPITAL_SOURCE,
+    ONC,
+    assert_one_sentence,
+    check,
+    file_pairs,
+    onc_table,
+    pairs_of,
+    table_folder,
+    write_folder,
+)
 from tools.errors import ToolError
 from tools.interactions import (
-    CLASSES_FILE,
     HIGH_PRIORITY_FILE,
     INTERACTIONS_FILE,
-    SCOPE_NOTE,
     SOURCE_FILE,
     InteractionDataError,
     InteractionKnowledge,
-    InteractionReport,
     InteractionTable,
     check_interactions,
-    interaction_tools,
-)
-
-ONC_SOURCE = "WHAT: ONC-style test pairs\nOBTAINED FROM: the test\nLICENSE: test data\n"
-HOSPITAL_SOURCE = """NAME: St Test formulary interactions
-WHAT: St Test Hospital drug interaction knowledge base, 2025 edition
-OBTAINED FROM: pharmacy department, licensed from Example Vendor
-LICENSE: licensed to St Test Hospital for internal clinical use only
-"""
-HOSPITAL_CSV = "".join(
-    f"{row}\n"
-    for row in (
-        "drug_a,drug_b,severity,mechanism,management",
-        'warfarin,aspirin,major,"Additive bleeding risk: antiplatelet effect plus '
-        'anticoagulation","Avoid unless both are indicated; monitor for bleeding"',
-        "sildenafil,Nitroglycerin,contraindicated,Additive vasodilation (cGMP),Do not combine",
-        "Clarithromycin,simvastatin,Contraindicated,CYP3A4 inhibition raises simvastatin "
-        "exposure,Withhold simvastatin during the course",
-    )
 )
 
 
-def assert_one_sentence(message: str) -> None:
-    assert message.endswith(".")
-    assert "\n" not in message
-    assert ". " not in message
+@pytest.fixture(scope="module")
+def table() -> InteractionTable:
+    return onc_table()
 
 
-def onc_folder(path: Path) -> Path:
-    path.mkdir()
-    rows = (
-        "Simvastatin$DB00641$Clarithromycin$DB01211$\r\n"
-        "Tizanidine$DB00697$Ciprofloxacin$DB00537$\r\n"
+def test_real_list_loads_every_row_with_provenance(table: InteractionTable) -> None:
+    assert table.rows_loaded == 1930
+    assert table.rows_skipped == 0
+    # Most pairs are listed in both orders; the table keeps each unordered pair once.
+    assert len(table.pairs) == len(file_pairs()) == 1150
+    assert "Phansalkar" in table.source
+    assert "dbmi-pitt/public-PDDI-analysis" in table.source
+    assert "NO license" in table.license
+    assert InteractionTable.load(ONC) is table
+
+
+def test_informational_level_is_opt_in_and_labelled(table: InteractionTable) -> None:
+    assert frozenset(("warfarin", "simvastatin")) in file_pairs("ONC_Non_Interuptive_Mapped.csv")
+    assert check(table, "warfarin", "simvastatin").interactions == ()
+    wide = InteractionTable.load(ONC, include_informational=True)
+    assert wide.rows_loaded == 1930 + 2101
+    report = check(wide, "warfarin", "simvastatin", "citalopram", "sotalol")
+    severities = {(f.drug_a, f.drug_b): f.severity for f in report.interactions}
+    # citalopram + sotalol is on both lists: the high-priority level wins.
+    assert severities == {
+        ("simvastatin", "warfarin"): "informational",
+        ("citalopram", "sotalol"): "high-priority",
+    }
+    assert report.interactions[0].severity == "high-priority"  # sorted by level first
+
+
+# --- bad ONC-format data -----------------------------------------------------------------------
+
+
+def test_missing_folder_is_a_one_sentence_tool_error(tmp_path: Path) -> None:
+    with pytest.raises(ToolError) as caught:
+        InteractionTable.load(tmp_path / "nowhere")
+    assert "does not exist" in str(caught.value)
+    assert_one_sentence(str(caught.value))
+
+
+def test_missing_list_or_source_is_a_tool_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ToolError, match=HIGH_PRIORITY_FILE) as caught:
+        InteractionTable.load(empty)
+    assert_one_sentence(str(caught.value))
+
+    no_source = write_folder(tmp_path / "nosource", b"A$DB00001$B$DB00002$\n", source=None)
+    with pytest.raises(ToolError, match=SOURCE_FILE) as caught:
+        InteractionTable.load(no_source)
+    assert_one_sentence(str(caught.value))
+
+
+def test_corrupt_csv_keeps_good_lines_and_counts_the_rest(tmp_path: Path) -> None:
+    csv = (
+        b"\xef\xbb\xbfSimvastatin$DB00641$Clarithromycin$DB01211$\r\n"
+        b"\xff\xfe\x00\x80garbage\x81\r\n"  # not UTF-8
+        b"\x00\x01\x02$DB00001$\x03$DB00002$\r\n"  # UTF-8, but no drug names
+        b"drug1$DBID$drug2$DBID$\r\n"  # a header
+        b"Omeprazole$DB00338$Atazanavir$DB01072$\r"  # a bare CR ends a line too
+        b"\r\n"
+        b"Simvastatin$DB00641$Simvastatin$DB00641$\n"  # a drug paired with itself
+        b"Tizanidine$DB00697$Ciprofloxacin$DB00537$"  # no final line break
     )
-    (path / HIGH_PRIORITY_FILE).write_text(rows, encoding="utf-8")
-    (path / SOURCE_FILE).write_text(ONC_SOURCE, encoding="utf-8")
-    return path
-
-
-def table_folder(
-    path: Path,
-    csv: str | bytes = HOSPITAL_CSV,
-    *,
-    source: str | None = HOSPITAL_SOURCE,
-    classes: str | None = None,
-) -> Path:
-    path.mkdir()
-    data = csv.encode("utf-8") if isinstance(csv, str) else csv
-    (path / INTERACTIONS_FILE).write_bytes(data)
-    if source is not None:
-        (path / SOURCE_FILE).write_text(source, encoding="utf-8")
-    if classes is not None:
-        (path / CLASSES_FILE).write_text(classes, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def knowledge(tmp_path: Path) -> InteractionKnowledge:
-    return InteractionKnowledge.load(
-        onc_folder(tmp_path / "onc"), [table_folder(tmp_path / "hospital")]
+    table = InteractionTable.load(write_folder(tmp_path / "corrupt", csv))
+    assert table.rows_loaded == 3
+    assert table.rows_skipped == 4
+    assert set(table.pairs) == {
+        frozenset(("simvastatin", "clarithromycin")),
+        frozenset(("omeprazole", "atazanavir")),
+        frozenset(("tizanidine", "ciprofloxacin")),
+    }
+    assert table.source == (
+        "A test list of drug pairs split over two lines. (obtained from: written by the test)"
     )
+    assert table.license == "test data, no terms."
+    report = check_interactions(["Biaxin", "Zocor", "sertraline"], table=table)
+    assert pairs_of(report) == {("clarithromycin", "simvastatin")}
+    assert report.unrecognised == ("sertraline",)
 
 
-def test_a_hospital_table_adds_flags_with_severity_mechanism_and_provenance(
-    knowledge: InteractionKnowledge,
-) -> None:
-    report = check_interactions(
-        ["Warfarin sodium 5 mg", "Aspirin 81 MG Oral Tablet"], table=knowledge
-    )
-    (flag,) = report.interactions
-    assert (flag.drug_a, flag.drug_b) == ("acetylsalicylic acid", "warfarin")
-    assert flag.severity == "major"
-    assert flag.mechanism == "Additive bleeding risk: antiplatelet effect plus anticoagulation"
-    assert flag.management == "Avoid unless both are indicated; monitor for bleeding"
-    assert flag.source == (
-        "St Test Hospital drug interaction knowledge base, 2025 edition (obtained from: pharmacy "
-        "department, licensed from Example Vendor)"
-    )
-    assert flag.license == "licensed to St Test Hospital for internal clinical use only"
-    assert flag.list_name == "St Test formulary interactions"
-    # warfarin is known to the hospital's table, so it is no longer reported as unchecked
-    assert report.unrecognised == ()
-    assert [s.name for s in report.sources] == ["ONC high-priority list", flag.list_name]
-    assert [s.rows_loaded for s in report.sources] == [2, 3]
+def test_csv_without_any_good_line_is_a_tool_error(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "garbage", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xd8\xff")
+    with pytest.raises(ToolError, match="No drug pairs") as caught:
+        InteractionTable.load(folder)
+    assert_one_sentence(str(caught.value))
 
 
-def test_a_flag_describes_itself_in_one_line(knowledge: InteractionKnowledge) -> None:
-    report = check_interactions(
-        ["warfarin 5 mg", "aspirin 81 mg", "Zocor", "Biaxin"], table=knowledge
-    )
-    described = [flag.describe() for flag in report.interactions]
-    assert described == [
-        "Biaxin + Zocor: contraindicated (St Test formulary interactions); CYP3A4 inhibition "
-        "raises simvastatin exposure; Withhold simvastatin during the course.",
-        "Biaxin + Zocor: high-priority (ONC high-priority list).",
-        "aspirin 81 mg + warfarin 5 mg: major (St Test formulary interactions); Additive bleeding "
-        "risk: antiplatelet effect plus anticoagulation; Avoid unless both are indicated; monitor "
-        "for bleeding.",
-    ]
-    assert report.interactions[1].describe(as_given=False) == (
-        "clarithromycin + simvastatin: high-priority (ONC high-priority list)."
-    )
-
-
-def test_the_scope_note_names_every_table_and_never_says_safe(
-    knowledge: InteractionKnowledge, tmp_path: Path
-) -> None:
-    report = check_interactions(["sertraline"], table=knowledge)
-    assert "ONC high-priority interaction list" in report.scope
-    assert "St Test formulary interactions" in report.scope
-    assert "no flag does not mean a combination is safe" in report.scope
-    # the ONC list alone keeps its scope note word for word
-    alone = InteractionTable.load(tmp_path / "onc")
-    assert check_interactions(["sertraline"], table=alone).scope == SCOPE_NOTE
-
-
-def test_two_tables_listing_one_pair_give_one_flag_each(knowledge: InteractionKnowledge) -> None:
-    report = check_interactions(["Zocor 40 mg", "Biaxin 500 mg"], table=knowledge)
-    assert [(f.drug_a, f.drug_b, f.severity, f.list_name) for f in report.interactions] == [
-        ("clarithromycin", "simvastatin", "contraindicated", "St Test formulary interactions"),
-        ("clarithromycin", "simvastatin", "high-priority", "ONC high-priority list"),
-    ]
-    onc_flag = report.interactions[1]
-    assert onc_flag.mechanism is None and onc_flag.management is None
-    assert onc_flag.source == "ONC-style test pairs (obtained from: the test)"
-
-
-def test_tables_spell_drugs_their_own_way(knowledge: InteractionKnowledge) -> None:
-    # "Nitroglycerin" in the table meets "Nitrostat"; "sildenafil" meets "Viagra 50 mg".
-    report = check_interactions(["Viagra 50 mg", "Nitrostat 0.4 mg SL"], table=knowledge)
-    assert [(f.drug_a, f.drug_b, f.severity) for f in report.interactions] == [
-        ("nitroglycerin", "sildenafil", "contraindicated")
-    ]
+# --- the table format ---------------------------------------------------------------------------
 
 
 def test_a_class_row_expands_to_every_drug_of_the_class(tmp_path: Path) -> None:
@@ -313,37 +280,3 @@ def test_a_bad_class_file_is_refused_and_bad_class_rows_counted(tmp_path: Path) 
     table = InteractionTable.load_table(folder)
     assert table.rows_skipped == 2
     assert set(table.pairs) == {frozenset(("ketoconazole", "simvastatin"))}
-
-
-# --- the tool ---------------------------------------------------------------------------------
-
-
-def invoke(folder: Path | None, extra: list[Path], **args: object) -> ToolMessage:
-    (tool,) = interaction_tools(folder, extra_dirs=extra)
-    message = tool.invoke({"type": "tool_call", "id": "1", "name": tool.name, "args": args})
-    assert isinstance(message, ToolMessage)
-    return message
-
-
-def test_the_tool_consults_the_extra_tables(tmp_path: Path) -> None:
-    onc = onc_folder(tmp_path / "onc")
-    hospital = table_folder(tmp_path / "hospital")
-    message = invoke(onc, [hospital], medications=["warfarin 5 mg", "aspirin 81 mg", "Zocor"])
-    assert message.status == "success"
-    assert isinstance(message.content, str)
-    report = InteractionReport.model_validate(json.loads(message.content))
-    assert [(f.drug_a, f.severity) for f in report.interactions] == [
-        ("acetylsalicylic acid", "major")
-    ]
-    assert len(report.sources) == 2
-    (tool,) = interaction_tools(onc, extra_dirs=[hospital])
-    assert "1 local interaction table" in tool.description
-
-
-def test_the_tool_reports_a_bad_extra_table_as_an_error_message(tmp_path: Path) -> None:
-    onc = onc_folder(tmp_path / "onc")
-    bad = table_folder(tmp_path / "bad", source=None)
-    message = invoke(onc, [bad], medications=["warfarin"])
-    assert message.status == "error"
-    assert "SOURCE.txt is missing" in str(message.content)
-    assert_one_sentence(str(message.content))
