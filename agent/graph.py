@@ -45,7 +45,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from agent.audit import AuditLog
-from agent.case import Case, CaseError, CaseReading, calculator_calls, parse_case, read_case
+from agent.case import Case, CaseError, calculator_calls, parse_case
 from agent.coverage import CoverageModel, Judgement, judge
 from agent.errors import AgentError, storage_error
 from agent.events import (
@@ -83,7 +83,7 @@ from agent.llm import (
     ToolSpec,
     tools_prompt_chars,
 )
-from agent.planning import Plan, planning_tools
+from agent.planning import planning_tools
 from agent.questions import QuestionPart, conversation_topic, question_parts
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -196,14 +196,6 @@ def _judgement_dict(judgement: Judgement) -> dict[str, Any]:
             for q in judgement.quotes()
         ],
     }
-
-
-@dataclasses.dataclass(frozen=True)
-class ImageView:
-    png: bytes
-    analysis: Any  # tools.imaging.analysis.ImageAnalysis
-    frames: int
-    frame: int
 
 
 class Agent:
@@ -333,52 +325,6 @@ class Agent:
     def session_images(self, session_id: str) -> dict[str, ImageStudy]:
         with self._images_lock:
             return dict(self._images.get(session_id, {}))
-
-    # ------------------------------------------------------------------ services for the UI
-
-    def lookup(
-        self,
-        query: str,
-        *,
-        k: int | None = None,
-        corpus: Sequence[str] = (),
-        source: Sequence[str] = (),
-    ) -> list[Passage]:
-        """Guideline search without the LLM (the lookup tab and the API's `search`), limited
-        to some corpora and/or source files when given."""
-        from knowledge.types import SearchFilters
-
-        filters = SearchFilters(corpus=tuple(corpus), source=tuple(source))
-        return self.kb.search(
-            query,
-            k=k or self.settings.retrieval_k,
-            filters=None if filters.is_empty() else filters,
-        )
-
-    def read_case(self, case_text: str) -> CaseReading:
-        """What a case file says (free text, JSON form or FHIR R4), each fact with its source."""
-        return read_case(case_text)
-
-    def plan(self, case: str | CaseReading) -> Plan:
-        """A cited treatment plan for a case (its text, or what was read from it)."""
-        from agent.planning import plan_for_settings
-
-        reading = read_case(case) if isinstance(case, str) else case
-        return plan_for_settings(reading.case, self.kb, self.llm, self.settings)
-
-    def view_image(
-        self, path: Path, *, preset: str | None = None, frame: int | None = None
-    ) -> ImageView:
-        """A de-identified image for the images tab: rendered frame, analysis, frame count."""
-        from tools.imaging.analysis import analyze_study
-        from tools.imaging.decode import WindowPreset, render_frame, to_png
-        from tools.imaging.deid import installation_seed
-
-        study = read_image(path, deid_seed=installation_seed(self.settings.data_dir))
-        window = WindowPreset[preset.upper()] if preset else None
-        index = study.frames // 2 if frame is None else max(0, min(frame, study.frames - 1))
-        analysis, _ = analyze_study("image-1", study, self.settings.imaging)
-        return ImageView(to_png(render_frame(study, index, window)), analysis, study.frames, index)
 
     # ------------------------------------------------------------------ graph
 

@@ -41,8 +41,8 @@ from bench.common import (
 if TYPE_CHECKING:  # the heavy imports happen after the offline environment is set
     import gradio as gr
 
-    from agent.graph import Agent
     from agent.llm import LLMClient
+    from agent.service import Service
     from knowledge.base import KnowledgeBase
     from knowledge.embedding import Embedder
 
@@ -99,19 +99,19 @@ def build_kb(root: Path, embedder: Embedder) -> KnowledgeBase:
 
 def serve(
     settings: Settings, kb: KnowledgeBase, llm: LLMClient, model: str
-) -> tuple[gr.Blocks, Agent, str]:
+) -> tuple[gr.Blocks, Service, str]:
     from agent.engine import free_port
-    from agent.graph import Agent
+    from agent.service import Service
     from ui.app import AppStatus, build_app, launch
 
-    agent = Agent(settings, kb, llm, model_name=model)
+    agent = Service(settings, kb, llm, model_name=model)
     app = build_app(agent, lambda: AppStatus("LLM engine ready", model, True, "bench", "", []))
     port = free_port()
     launch(app, port=port, block=False)
     return app, agent, f"http://127.0.0.1:{port}"
 
 
-def direct_times(agent: Agent, questions: Sequence[str]) -> tuple[list[float], list[float]]:
+def direct_times(agent: Service, questions: Sequence[str]) -> tuple[list[float], list[float]]:
     """The baseline: first token and final answer from `Agent.run` in this process."""
     from agent.events import FinalEvent, TokenEvent
 

@@ -26,7 +26,6 @@ import gradio as gr
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from agent.engine import EngineState, EngineStatus
 from agent.errors import STORAGE_ERRNOS, AgentError, storage_error
 from agent.events import (
     CitationEvent,
@@ -36,14 +35,16 @@ from agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from agent.graph import Agent
 from agent.grounding import NOTICE, Citation, Flag
-from knowledge.base import KnowledgeBaseStats
-from knowledge.errors import KnowledgeError
-from knowledge.types import Passage
-from tools.errors import ToolError
+from agent.service import (
+    USER_ERRORS,
+    EngineState,
+    EngineStatus,
+    KnowledgeBaseStats,
+    Passage,
+    Service,
+)
 
-USER_ERRORS = (AgentError, KnowledgeError, ToolError)
 MODE_LABELS = {
     "generated": "Answer written by the model and checked against the passages.",
     "extractive": "Answer quoted from the guideline passages.",
@@ -177,7 +178,7 @@ def _short_json(content: str, limit: int = 1200) -> str:
 # --------------------------------------------------------------------------- app
 
 
-def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
+def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
     """The Blocks app; `status` reports the engine and knowledge base for the banner."""
 
     def new_session() -> str:
@@ -252,7 +253,7 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
 
     def lookup(query: str, corpus: list[str] | None, source: list[str] | None, k: float) -> str:
         try:
-            found = agent.lookup(query, k=int(k), corpus=corpus or (), source=source or ())
+            found = agent.search(query, k=int(k), corpus=corpus or (), source=source or ())
             return passages_html(found, query)
         except USER_ERRORS as exc:
             return f"<p class='error'>{_escape(str(exc))}</p>"
@@ -482,13 +483,12 @@ def build_app(agent: Agent, status: Callable[[], AppStatus]) -> gr.Blocks:
         ) -> list[dict[str, Any]]:
             """Ranked guideline passages with provenance; no LLM. Corpora and source files
             comma-separated ("" for all)."""
-            from tools.guidelines import PassageResult
-
             try:
-                found = agent.lookup(query, k=int(k), corpus=_split(corpus), source=_split(source))
+                return agent.search_results(
+                    query, k=int(k), corpus=_split(corpus), source=_split(source)
+                )
             except USER_ERRORS as exc:
                 raise _user_error(exc) from None
-            return [PassageResult.of(p).model_dump() for p in found]
 
         for fn, name in ((ask, "ask"), (plan, "plan"), (search, "search")):
             gr.api(fn, api_name=name)  # type: ignore[attr-defined]
@@ -603,23 +603,23 @@ def _version() -> str:
         return "unknown"
 
 
-def _exports(agent: Agent) -> Path:
+def _exports(agent: Service) -> Path:
     folder = agent.settings.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def _corpora(agent: Agent) -> list[str]:
+def _corpora(agent: Service) -> list[str]:
     try:
-        return [c.name for c in agent.kb.stats().corpora]
+        return [c.name for c in agent.stats().corpora]
     except USER_ERRORS:
         return []
 
 
-def _sources(agent: Agent) -> list[tuple[str, str]]:
+def _sources(agent: Service) -> list[tuple[str, str]]:
     """(corpus/file, file) for the lookup tab's source filter; read once when the app starts."""
     try:
-        keys = agent.kb.store.ids_by_source()
+        keys = agent.sources()
     except USER_ERRORS:
         return []
     return sorted((f"{corpus}/{source}", source) for corpus, source in keys)

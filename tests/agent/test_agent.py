@@ -29,6 +29,7 @@ from agent.events import (
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
 from agent.llm import LLMClient, LLMConfig, Message, ToolCall, ToolSpec
+from agent.service import Service
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
@@ -441,10 +442,11 @@ def test_a_plan_for_every_shared_synthea_record_flags_what_its_medications_trigg
     from tools.interactions import InteractionTable, check_interactions
 
     agent = agent_factory()
+    service = Service(agent.settings, agent.kb, None)
     table = InteractionTable.load(agent.settings.interactions_dir)  # type: ignore[arg-type]
     for path in synthea_files():
-        reading = agent.read_case(path.read_text(encoding="utf-8"))
-        plan = agent.plan(reading)
+        reading = service.read_case(path.read_text(encoding="utf-8"))
+        plan = service.plan(reading)
         case = reading.case
         assert [p.problem for p in plan.problems] == case.problems[: len(plan.problems)]
         expected = check_interactions(case.medications, case.allergies, table=table)
@@ -470,7 +472,7 @@ def test_a_plan_for_every_shared_synthea_record_flags_what_its_medications_trigg
                 assert past.name not in plan.case_summary
     # one record that does trigger: furosemide twice (Lasix and an injection) is a duplicate
     dino = next(p for p in synthea_files() if p.name.startswith("Dino_Barton"))
-    plan = agent.plan(agent.read_case(dino.read_text(encoding="utf-8")))
+    plan = service.plan(service.read_case(dino.read_text(encoding="utf-8")))
     assert any("Lasix" in f.message for f in plan.flags if f.kind == "duplicate")
 
 

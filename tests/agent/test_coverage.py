@@ -17,6 +17,7 @@ from agent.events import FinalEvent, TurnResult
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
 from agent.llm import LLMClient, LLMConfig, Message
+from agent.service import Service
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
@@ -206,7 +207,7 @@ def test_the_threshold_weighs_each_group_of_questions_the_same() -> None:
 
 
 def test_a_plan_without_the_model_names_the_problem_it_does_not_cover(agent: Agent) -> None:
-    plan = agent.plan(
+    plan = Service(agent.settings, agent.kb, None).plan(
         "61-year-old woman after breast cancer with hot flashes and atrial fibrillation. "
         "Meds: tamoxifen 20 mg."
     )

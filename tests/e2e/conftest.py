@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from agent.engine import EngineStatus, RemoteEngine, free_port
 from agent.graph import Agent
 from agent.llm import client_for
+from agent.service import Service
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
@@ -88,15 +89,17 @@ def served(
         )
         probe.save(probes_dir(settings.data_dir))
     llm = client_for(settings, proxy.url, engine.model, lambda: False)
-    agent = Agent(settings, kb, llm, model_name=engine.model)
-    app = build_app(agent, status_reporter(RemoteEngine(proxy.url), kb.stats(), no_engine=""))
+    service = Service(settings, kb, llm, model_name=engine.model)
+    app = build_app(service, status_reporter(RemoteEngine(proxy.url), kb.stats(), no_engine=""))
     port = free_port()
     launch(app, port=port, block=False)
     try:
-        yield Served(f"http://127.0.0.1:{port}", agent, proxy, engine.model, screenshot_dir())
+        yield Served(
+            f"http://127.0.0.1:{port}", service.agent, proxy, engine.model, screenshot_dir()
+        )
     finally:
         app.close()
-        agent.close()
+        service.close()
         proxy.close()
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from agent.engine import free_port
-from agent.graph import Agent
+from agent.service import Service
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
@@ -64,7 +64,7 @@ def served_app(make_kb: Callable[..., KnowledgeBase], tmp_path: Path) -> Iterato
     data_dir = tmp_path / "data"
     ingest(make_kb(data_dir), [corpus])
     kb = make_kb(data_dir)
-    agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), kb, None)
+    agent = Service(Settings(data_dir=data_dir, corpus_dirs=[]), kb, None)
     app = build_app(agent, status_reporter(None, kb.stats(), no_engine="none"))
     port = free_port()
     launch(app, port=port, block=False)

@@ -18,6 +18,7 @@ from agent.engine import EngineStatus
 from agent.events import FinalEvent, FlagEvent
 from agent.graph import Agent
 from agent.llm import client_for
+from agent.service import Service
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
@@ -96,7 +97,7 @@ def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
                 )
             )
             follow_up = list(agent.run("And at night?", session_id="canary-session"))
-            plan = agent.plan(CASE)
+            plan = Service(agent.settings, agent.kb, agent.llm).plan(CASE)
         finally:
             agent.close()
         prompts = bytes(proxy.requests).decode("utf-8", errors="replace").lower()

@@ -11,8 +11,8 @@ from typing import Any, cast
 import gradio as gr
 import pytest
 
-from agent.graph import Agent
 from agent.grounding import Citation, Flag, FlagKind
+from agent.service import Service
 from tests.agent.test_grounding import passage
 from ui.app import (
     AppStatus,
@@ -91,13 +91,17 @@ def test_building_an_app_sets_nothing_process_wide_and_launch_serves_its_uploads
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "before"))
-    kb = SimpleNamespace(
-        stats=lambda: SimpleNamespace(corpora=[]), store=SimpleNamespace(ids_by_source=list)
-    )
     status = AppStatus("no engine", None, False, "empty", "0", [])
     apps = {
         name: build_app(
-            cast(Agent, SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path / name), kb=kb)),
+            cast(
+                Service,
+                SimpleNamespace(
+                    settings=SimpleNamespace(data_dir=tmp_path / name),
+                    stats=lambda: SimpleNamespace(corpora=[]),
+                    sources=list,
+                ),
+            ),
             lambda: status,
         )
         for name in ("a", "b")

