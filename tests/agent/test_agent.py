@@ -438,7 +438,7 @@ def test_a_scripted_gpu_model_is_offered_tools_on_a_plain_question(
 def test_a_plan_for_every_shared_synthea_record_flags_what_its_medications_trigger(
     agent_factory: Callable[..., Agent],
 ) -> None:
-    from tests.agent.test_fhir import synthea_files
+    from tests.agent.case.test_fhir_reader import synthea_files
     from tools.interactions import InteractionTable, check_interactions
 
     agent = agent_factory()

@@ -20,7 +20,7 @@ from agent.planning import plan_treatment
 from agent.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
-from tests.agent.test_case import fhir_bundle
+from tests.agent.case.test_read import fhir_bundle
 
 pytestmark = pytest.mark.slow
 

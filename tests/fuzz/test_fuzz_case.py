@@ -16,7 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from agent.case import Case, CaseError, parse_case
-from tests.agent.test_case import FHIR_CANARIES, fhir_bundle
+from tests.agent.case.test_read import FHIR_CANARIES, fhir_bundle
 
 json_scalars = (
     st.none()
@@ -92,7 +92,7 @@ def _parent(root: Any, path: tuple[Any, ...]) -> Any:
 def ehr_bundle() -> dict[str, Any]:
     """The first bundle plus what an EHR export adds: fullUrls, urn:uuid and contained
     references, UCUM quantities, dates, statuses, components, nested Bundles."""
-    from tests.agent.test_fhir import bundle, condition, creatinine, observation
+    from tests.agent.case.test_fhir_reader import bundle, condition, creatinine, observation
 
     medication = {"resourceType": "Medication", "id": "m9", "code": {"text": "Ciprofloxacin"}}
     request = {
