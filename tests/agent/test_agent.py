@@ -359,7 +359,7 @@ def test_supported_plan_options_from_the_model_are_kept(
     def no_quotes(*args: object, **kwargs: object) -> None:
         raise AssertionError("quoted options drafted though the model's options survive")
 
-    monkeypatch.setattr("agent.planning.choose_quotes", no_quotes)
+    monkeypatch.setattr("agent.planning.evidence.choose_quotes", no_quotes)
     # plan_treatment numbers the passages that address "<problem> treatment" in rank order
     judgement = judge(
         "hot flashes",  # judged on the problem, searched for its treatment
@@ -478,7 +478,7 @@ def test_a_plan_for_every_shared_synthea_record_flags_what_its_medications_trigg
 
 def test_only_drugs_a_plan_recommends_join_the_interaction_check() -> None:
     from agent.case import parse_case
-    from agent.planning import PlanOption, PlanProblem, _safety_flags
+    from agent.planning import PlanOption, PlanProblem, safety_flags
 
     folder = SHARED / "data" / "ddi-onc-high-priority"
     if not folder.exists():
@@ -493,7 +493,7 @@ def test_only_drugs_a_plan_recommends_join_the_interaction_check() -> None:
                             monitoring=[])]  # fmt: skip
 
     def pairs(treatment: str) -> list[set[str]]:
-        flags = _safety_flags(case, plan_saying(treatment), folder)
+        flags = safety_flags(case, plan_saying(treatment), folder)
         return [set(f.drugs) for f in flags if f.kind == "interaction"]
 
     assert pairs("Avoid clarithromycin; give azithromycin.") == []

@@ -223,14 +223,14 @@ def test_a_plan_without_the_model_names_the_problem_it_does_not_cover(agent: Age
 
 
 def test_a_strength_of_evidence_is_shown_only_where_the_source_states_it(agent: Agent) -> None:
-    from agent.planning import NOT_STATED, _found_strength, stated_strength
+    from agent.planning import NOT_STATED, found_strength, stated_strength
 
     passage = agent.kb.search("venlafaxine hot flashes", k=1)[0]
     stated = stated_strength(" ".join(passage.body.split()))
-    assert _found_strength("Level of evidence: Z9", [passage]) == NOT_STATED  # not in the text
-    assert _found_strength("strong, trust me", [passage]) == NOT_STATED  # not a strength
+    assert found_strength("Level of evidence: Z9", [passage]) == NOT_STATED  # not in the text
+    assert found_strength("strong, trust me", [passage]) == NOT_STATED  # not a strength
     if stated != NOT_STATED:
-        assert _found_strength(stated, [passage]) == stated
+        assert found_strength(stated, [passage]) == stated
 
 
 def test_judging_nothing_is_not_covered(kb: KnowledgeBase) -> None:

@@ -1,0 +1,226 @@
+"""What a plan is: the draft the model fills (bounded, so a small model's output parses) and
+the checked plan with its problems, options, citations, flags and calculations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.grounding import NOTICE, FlagKind
+
+MAX_PROBLEMS = 6
+# Flags a clinician must see first come first.
+NOT_COVERED = FlagKind.NOT_COVERED.value
+SEVERITY = {
+    "allergy": 0,
+    "interaction": 1,
+    "duplicate": 1,
+    "renal_dose": 2,
+    "engine": 3,
+    "not_checked": 3,
+    NOT_COVERED: 4,
+}
+PASSAGES_PER_PROBLEM = 4
+SEARCHED_PER_PROBLEM = 8  # judged for coverage; the addressing ones (up to 4) are used
+PLAN_TOKENS = 900
+NOT_STATED = "not stated in the source"
+_STRENGTH_RE = re.compile(
+    r"((?:level|strength|grade|quality) of (?:evidence|recommendation)[^.;\]]{0,60}"
+    r"|\b(?:strong|weak|conditional) recommendation[^.;\]]{0,40}"
+    r"|\b(?:high|moderate|low|very low)[- ]quality evidence"
+    r"|\blevel (?:of evidence )?[1-5][a-c]?\b|\bgrade [A-D]\b)",
+    re.IGNORECASE,
+)
+
+
+# --------------------------------------------------------------------------- what the model fills
+
+
+class DraftOption(BaseModel):
+    treatment: str = Field(max_length=160)
+    rationale: str = Field(max_length=300)
+    citations: list[int] = Field(max_length=4)
+    strength_of_evidence: str = Field(max_length=100)
+
+
+class DraftProblem(BaseModel):
+    problem: str = Field(max_length=120)
+    options: list[DraftOption] = Field(max_length=3)
+    contraindications: list[str] = Field(max_length=4)
+    monitoring: list[str] = Field(max_length=4)
+
+
+class PlanDraft(BaseModel):
+    problems: list[DraftProblem] = Field(max_length=MAX_PROBLEMS)
+    follow_up: list[str] = Field(max_length=4)
+    open_questions: list[str] = Field(max_length=4)
+
+
+def draft_schema() -> dict[str, Any]:
+    """The JSON schema the engine decodes against: every string and array bounded."""
+
+    def bounded(items: dict[str, Any], count: int) -> dict[str, Any]:
+        return {"type": "array", "items": items, "maxItems": count}
+
+    text = {"type": "string", "maxLength": 160}
+    option = {
+        "type": "object",
+        "properties": {
+            "treatment": {"type": "string", "maxLength": 160},
+            "rationale": {"type": "string", "maxLength": 300},
+            "citations": bounded({"type": "integer", "minimum": 1, "maximum": 99}, 4),
+            "strength_of_evidence": {"type": "string", "maxLength": 100},
+        },
+        "required": ["treatment", "rationale", "citations", "strength_of_evidence"],
+        "additionalProperties": False,
+    }
+    problem = {
+        "type": "object",
+        "properties": {
+            "problem": {"type": "string", "maxLength": 120},
+            "options": bounded(option, 3),
+            "contraindications": bounded(text, 4),
+            "monitoring": bounded(text, 4),
+        },
+        "required": ["problem", "options", "contraindications", "monitoring"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "problems": bounded(problem, MAX_PROBLEMS),
+            "follow_up": bounded(text, 4),
+            "open_questions": bounded(text, 4),
+        },
+        "required": ["problems", "follow_up", "open_questions"],
+        "additionalProperties": False,
+    }
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+class PlanCitation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    marker: int
+    passage_id: str
+    title: str
+    section: str
+    url: str | None
+    updated: str | None
+    license: str | None
+
+
+class PlanOption(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    treatment: str
+    rationale: str
+    citations: list[PlanCitation]
+    strength_of_evidence: str
+
+
+class PlanProblem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    problem: str
+    options: list[PlanOption]
+    contraindications: list[str]
+    monitoring: list[str]
+    covered: bool = True  # whether the knowledge base addresses this problem at all
+    nearest: list[str] = Field(default_factory=list)  # nearest guidelines when not covered
+
+
+class PlanFlag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # interaction, allergy, duplicate, renal_dose, not_checked, removed_option, removed_text,
+    # fallback, engine, not_covered
+    kind: str
+    message: str
+    drugs: list[str] = Field(default_factory=list)
+
+
+class Calculation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    calculator: str
+    result: dict[str, Any]
+
+
+class Plan(BaseModel):
+    """What `clinassist plan --json` prints and the UI renders."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_summary: str
+    mode: str
+    problems: list[PlanProblem]
+    follow_up: list[str]
+    open_questions: list[str]
+    flags: list[PlanFlag]
+    calculations: list[Calculation]
+    notice: str = NOTICE
+
+    def to_markdown(self) -> str:
+        lines = [
+            "# Treatment plan (draft for clinician review)",
+            "",
+            f"**Case:** {self.case_summary}",
+        ]
+        lines += ["", f"_Produced in {self.mode} mode._"]
+        if self.flags:
+            lines += ["", "## Safety flags", ""]
+            lines += [f"- **{flag.kind.replace('_', ' ')}**: {flag.message}" for flag in self.flags]
+        if self.calculations:
+            lines += ["", "## Calculations", ""]
+            for calc in self.calculations:
+                name = calc.result.get("calculator", calc.calculator)
+                lines.append(f"- **{name}**: {calc.result.get('interpretation', '')}")
+        references: dict[int, PlanCitation] = {}
+        for problem in self.problems:
+            lines += ["", f"## {problem.problem}", ""]
+            if not problem.covered:
+                nearest = "; ".join(f"*{name}*" for name in problem.nearest)
+                lines.append(
+                    f"- Not covered: the guidelines in this knowledge base do not address "
+                    f"{problem.problem}." + (f" Nearest: {nearest}." if nearest else "")
+                )
+            elif not problem.options:
+                lines.append("- No option could be cited from the knowledge base.")
+            for option in problem.options:
+                markers = "".join(f"[{c.marker}]" for c in option.citations)
+                lines.append(f"- **{option.treatment}** {markers}")
+                lines.append(f"  - {option.rationale}")
+                strength = option.strength_of_evidence
+                lines.append(f"  - Strength of evidence (as the source states): {strength}")
+                references.update({c.marker: c for c in option.citations})
+            if problem.contraindications:
+                lines.append("- Contraindications: " + "; ".join(problem.contraindications))
+            if problem.monitoring:
+                lines.append("- Monitoring: " + "; ".join(problem.monitoring))
+        if self.follow_up:
+            lines += ["", "## Follow-up", ""] + [f"- {item}" for item in self.follow_up]
+        if self.open_questions:
+            lines += ["", "## Open questions", ""] + [f"- {item}" for item in self.open_questions]
+        if references:
+            lines += ["", "## References", ""]
+            for marker in sorted(references):
+                ref = references[marker]
+                where = " -- ".join(x for x in (ref.title, ref.section) if x)
+                extra = "; ".join(
+                    x
+                    for x in (
+                        ref.url,
+                        f"updated {ref.updated}" if ref.updated else None,
+                        f"licence: {ref.license}" if ref.license else None,
+                    )
+                    if x
+                )
+                # not "1." : Markdown would renumber the list and break the markers
+                lines.append(f"- [{marker}] {where}" + (f" ({extra})" if extra else ""))
+        lines += ["", f"_{self.notice}_", ""]
+        return "\n".join(lines)
