@@ -102,6 +102,7 @@ def citation_validity(
     """Each question answered by the real agent in a fresh session, its raw answer verified."""
     from agent.graph import Agent
     from agent.grounding import FlagKind, is_claim, markers_in, verify
+    from agent.prompts import given_passages
     from knowledge.types import Passage
 
     agent = Agent(settings, kb, llm)
@@ -122,7 +123,7 @@ def citation_validity(
             raw = str(values.get("model_answer") or values.get("answer") or "")
             # generated answers saw only the passages that fit the context; quotes use them all
             given = (
-                agent.given_passages(values)
+                given_passages(values)
                 if not settings.extractive_answers
                 else [Passage(**p) for p in values.get("passages") or []]
             )
