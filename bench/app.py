@@ -102,7 +102,7 @@ def serve(
 ) -> tuple[gr.Blocks, Service, str]:
     from agent.engine import free_port
     from agent.service import Service
-    from ui.app import AppStatus, build_app, launch
+    from ui.web import AppStatus, build_app, launch
 
     agent = Service(settings, kb, llm, model_name=model)
     app = build_app(agent, lambda: AppStatus("LLM engine ready", model, True, "bench", "", []))

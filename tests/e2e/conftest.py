@@ -28,7 +28,7 @@ from tests.conftest import REPO_ROOT, SHARED
 from tests.netproxy import CuttableProxy
 from tools.imaging.probe import probes_dir, train_probe
 from tools.imaging.similar import index_images
-from ui.app import build_app, launch, status_reporter
+from ui.web import build_app, launch, status_reporter
 
 CXR = SHARED / "images" / "cxr-nih1000-64px"
 NOTICE_START = "clinassist supports, and does not replace"

@@ -17,7 +17,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.corpus import write_corpus
 from tests.serving import serve_subprocess
-from ui.app import build_app, launch, status_reporter
+from ui.web import build_app, launch, status_reporter
 
 pytestmark = pytest.mark.slow
 

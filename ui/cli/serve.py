@@ -79,7 +79,7 @@ def _serve_app(
     credentials: list[tuple[str, str]],
     engine: bool,
 ) -> None:
-    from ui.app import build_app, launch, status_reporter
+    from ui.web import build_app, launch, status_reporter
 
     settings = clinassist.settings
     with user_errors():

@@ -9,24 +9,17 @@ functions are exposed to `gradio_client` as `ask`, `plan` and `search`.
 
 from __future__ import annotations
 
-import html
 import json
-import os
-import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import gradio as gr
-from fastapi import Request
-from fastapi.responses import JSONResponse
 
-from agent.errors import STORAGE_ERRNOS, AgentError, storage_error
+from agent.errors import storage_error
 from agent.events import (
     CitationEvent,
     FinalEvent,
@@ -38,144 +31,25 @@ from agent.events import (
 from agent.grounding import NOTICE, Citation, Flag
 from agent.service import (
     USER_ERRORS,
-    EngineState,
-    EngineStatus,
-    KnowledgeBaseStats,
-    Passage,
     Service,
 )
+from ui.web.forms import CaseForm, corpora_of, exports_dir, sources_of, split_list
+from ui.web.rendering import (
+    FLAG_ICONS,
+    MODE_LABELS,
+    citations_html,
+    escape,
+    flags_markdown,
+    markdown_escape,
+    passages_html,
+    short_json,
+    tool_message,
+)
+from ui.web.status import AppStatus
 
-MODE_LABELS = {
-    "generated": "Answer written by the model and checked against the passages.",
-    "extractive": "Answer quoted from the guideline passages.",
-    "abstained": "The guidelines in this knowledge base do not address the question.",
-}
 BANNER_REFRESH_S = 5.0
-MAX_UPLOAD = "512mb"
 UPLOAD_SWEEP_S, UPLOAD_MAX_AGE_S = 3600, 12 * 3600
 IMAGE_TYPES = [".dcm", ".dicom", ".png", ".jpg", ".jpeg"]
-# Flags stand apart from the answer; citations read as footnotes.
-CSS = """
-#flags ul { border-left: 4px solid #d97706; padding-left: 1.6em; }
-.citation summary { cursor: pointer; font-weight: 600; }
-.citation blockquote { font-size: 0.92em; border-left: 3px solid #94a3b8; padding-left: .6em; }
-.provenance { font-size: 0.85em; color: #64748b; }
-.passage mark { background: #fde68a; }
-"""
-FLAG_ICONS = {
-    "abstained": "⚪",
-    "not_covered": "⚪",
-    "interaction": "⛔",
-    "allergy": "⛔",
-    "duplicate": "⚠️",
-    "renal_dose": "⚠️",
-    "not_checked": "❔",
-    "image": "🖼️",
-    "engine": "⚙️",
-}
-
-
-@dataclass
-class AppStatus:
-    """What the status banner and tab show; refreshed by a callable the app is given."""
-
-    engine: str
-    model: str | None
-    ready: bool
-    knowledge: str
-    version: str
-    licences: list[str]
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _escape(text: str | None) -> str:
-    return html.escape(text or "")
-
-
-def citations_html(citations: Sequence[Citation]) -> str:
-    """Numbered footnotes; each expands to the passage with its provenance."""
-    if not citations:
-        return ""
-    items = []
-    for citation in citations:
-        p = citation.passage
-        link = (
-            f'<a href="{_escape(p.url)}" target="_blank" rel="noopener">source</a>' if p.url else ""
-        )
-        meta = " · ".join(
-            x
-            for x in (
-                link,
-                f"updated {_escape(p.updated)}" if p.updated else "",
-                f"licence: {_escape(p.license or p.corpus_license)}"
-                if (p.license or p.corpus_license)
-                else "",
-            )
-            if x
-        )
-        items.append(
-            f'<details class="citation"><summary>[{citation.marker}] {_escape(p.title)}'
-            f" — {_escape(p.section)}</summary><blockquote>{_escape(p.body)}</blockquote>"
-            f"<p class='provenance'>{meta}</p></details>"
-        )
-    return "<div class='citations'><h4>Sources</h4>" + "".join(items) + "</div>"
-
-
-def flags_markdown(flags: Sequence[Flag]) -> str:
-    lines = []
-    for flag in flags:
-        icon = FLAG_ICONS.get(flag.kind.value, "⚠️")
-        label = flag.kind.value.replace("_", " ")
-        sentence = f' — "{flag.sentence}"' if flag.sentence else ""
-        lines.append(f"- {icon} **{label}**: {flag.message}{sentence}")
-    return "\n".join(lines)
-
-
-def passages_html(passages: Sequence[Passage], query: str) -> str:
-    """Ranked passages with the query's words highlighted (no LLM involved)."""
-    if not passages:
-        return "<p>No passage found.</p>"
-    words = sorted({w for w in re.findall(r"[A-Za-z]{4,}", query)}, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
-    blocks = []
-    for rank, p in enumerate(passages, start=1):
-        body = _escape(p.body)
-        if pattern is not None:
-            body = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", body)
-        link = (
-            f'<a href="{_escape(p.url)}" target="_blank" rel="noopener">{_escape(p.url)}</a>'
-            if p.url
-            else ""
-        )
-        blocks.append(
-            f"<div class='passage'><h4>{rank}. {_escape(p.title)} — {_escape(p.section)}</h4>"
-            f"<p>{body}</p><p class='provenance'>{link} "
-            f"{'· updated ' + _escape(p.updated) if p.updated else ''} "
-            f"· licence: {_escape(p.license or p.corpus_license or 'not stated')} "
-            f"· score {p.score:.4f}</p></div>"
-        )
-    return "".join(blocks)
-
-
-def _tool_message(title: str, content: str, status: str) -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": content,
-        "metadata": {"title": title, "status": status},
-    }
-
-
-def _short_json(content: str, limit: int = 1200) -> str:
-    try:
-        text = json.dumps(json.loads(content), indent=1, ensure_ascii=False)
-    except ValueError:
-        text = content
-    return "```json\n" + (text if len(text) <= limit else text[:limit] + "\n…") + "\n```"
-
-
-# --------------------------------------------------------------------------- app
 
 
 def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
@@ -218,13 +92,13 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
                     tool_at[event.id] = len(history)
                     args = json.dumps(event.arguments, ensure_ascii=False)
                     history.append(
-                        _tool_message(f"🛠️ {event.name} ({event.chosen_by})", args, "pending")
+                        tool_message(f"🛠️ {event.name} ({event.chosen_by})", args, "pending")
                     )
                 elif isinstance(event, ToolResultEvent):
                     at = tool_at.get(event.id)
                     if at is not None:
                         title = history[at]["metadata"]["title"] + ("" if event.ok else " — failed")
-                        history[at] = _tool_message(title, _short_json(event.content), "done")
+                        history[at] = tool_message(title, short_json(event.content), "done")
                 elif isinstance(event, TokenEvent):
                     if answer_at is None:
                         answer_at = len(history)
@@ -256,7 +130,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             found = agent.search(query, k=int(k), corpus=corpus or (), source=source or ())
             return passages_html(found, query)
         except USER_ERRORS as exc:
-            return f"<p class='error'>{_escape(str(exc))}</p>"
+            return f"<p class='error'>{escape(str(exc))}</p>"
 
     def plan_from_form(values: dict[Any, Any]) -> tuple[str, str, str, str | None]:
         reading = None
@@ -275,7 +149,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
         ]
         folder: Path | None = None
         try:
-            folder = Path(tempfile.mkdtemp(prefix="plan-", dir=_exports(agent)))
+            folder = Path(tempfile.mkdtemp(prefix="plan-", dir=exports_dir(agent)))
             (folder / "treatment-plan.md").write_text(markdown, encoding="utf-8")
         except OSError as exc:  # the plan is still shown; only its download is missing
             if folder is not None:
@@ -301,7 +175,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             )
         except USER_ERRORS as exc:
             return None, None, f"⚠️ {exc}", gr.Slider(visible=False)
-        image_path = Path(tempfile.mkdtemp(prefix="view-", dir=_exports(agent))) / "view.png"
+        image_path = Path(tempfile.mkdtemp(prefix="view-", dir=exports_dir(agent))) / "view.png"
         image_path.write_bytes(view.png)
         analysis = view.analysis
         lines = [f"- {flag}" for flag in analysis.quality_flags]
@@ -334,7 +208,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             f"**Knowledge base:** {current.knowledge}",
             f"**Version:** {current.version}",
             "**Licences:**",
-            *[f"- {_markdown_escape(licence)}" for licence in current.licences],
+            *[f"- {markdown_escape(licence)}" for licence in current.licences],
         ]
         return "\n\n".join(lines)
 
@@ -411,12 +285,12 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
                 api_visibility="private",
             )
         with gr.Tab("Guideline lookup"):
-            corpora = _corpora(agent)
+            corpora = corpora_of(agent)
             with gr.Row():
                 query = gr.Textbox(label="Search the guidelines", scale=4, elem_id="lookup-query")
                 corpus = gr.Dropdown(corpora, multiselect=True, label="Corpora", scale=2)
                 source = gr.Dropdown(
-                    _sources(agent),
+                    sources_of(agent),
                     multiselect=True,
                     label="Sources (files)",
                     scale=2,
@@ -468,7 +342,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             try:
                 result = agent.ask(question, session_id=session_id or None, case=case or None)
             except USER_ERRORS as exc:
-                raise _user_error(exc) from None
+                raise user_error(exc) from None
             return result.as_json()
 
         def plan(case: str) -> dict[str, Any]:
@@ -476,7 +350,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             try:
                 return agent.plan(case).model_dump(mode="json")
             except USER_ERRORS as exc:
-                raise _user_error(exc) from None
+                raise user_error(exc) from None
 
         def search(
             query: str, k: int = 8, corpus: str = "", source: str = ""
@@ -485,10 +359,10 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             comma-separated ("" for all)."""
             try:
                 return agent.search_results(
-                    query, k=int(k), corpus=_split(corpus), source=_split(source)
+                    query, k=int(k), corpus=split_list(corpus), source=split_list(source)
                 )
             except USER_ERRORS as exc:
-                raise _user_error(exc) from None
+                raise user_error(exc) from None
 
         for fn, name in ((ask, "ask"), (plan, "plan"), (search, "search")):
             gr.api(fn, api_name=name)  # type: ignore[attr-defined]
@@ -508,164 +382,6 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
     return app  # type: ignore[no-any-return]
 
 
-class WatchedEngine(Protocol):
-    def status(self) -> EngineStatus: ...
-
-
-def status_reporter(
-    engine: WatchedEngine | None,
-    stats: KnowledgeBaseStats,
-    *,
-    no_engine: str,
-    model_licences: Sequence[str] = (),
-) -> Callable[[], AppStatus]:
-    """What the banner and the Status tab show, read from the engine each time; the licences
-    of the models (`model_licences`) and of every corpus."""
-    licences = [*model_licences, *(f"{c.name}: {c.license or 'not stated'}" for c in stats.corpora)]
-    knowledge = f"{stats.chunks:,} guideline passages in {len(stats.corpora)} corpora"
-
-    def report() -> AppStatus:
-        current = engine.status() if engine is not None else None
-        if current is None:
-            return AppStatus(no_engine, None, False, knowledge, _version(), licences)
-        where = f" at {current.url}" if current.url else ""
-        return AppStatus(
-            engine=f"LLM engine {current.state.value}{where}",
-            model=current.model,
-            ready=current.state is EngineState.READY,
-            knowledge=knowledge,
-            version=_version(),
-            licences=licences,
-        )
-
-    return report
-
-
-def launch(
-    app: gr.Blocks,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    credentials: Sequence[tuple[str, str]] = (),
-    concurrency: int = 4,
-    block: bool = True,
-) -> None:
-    """Serve the app: queued (at most `concurrency` turns at once per event, the rest wait),
-    never a share link, no tracebacks in the page, uploads into the app's own upload folder
-    (the data dir's `uploads` for an app from `build_app`)."""
-    # Gradio's server takes its upload folder from the process environment, when it starts
-    # and on each request: serving sets it, building an app does not. One process serves one
-    # upload folder, the last app's launched.
-    os.environ["GRADIO_TEMP_DIR"] = app.GRADIO_CACHE
-    app.queue(default_concurrency_limit=concurrency)
-    app.launch(
-        server_name=host,
-        server_port=port,
-        auth=list(credentials) or None,
-        share=False,
-        quiet=True,
-        show_error=False,
-        footer_links=["api"],
-        max_file_size=MAX_UPLOAD,
-        prevent_thread_lock=not block,
-        css=CSS,
-        app_kwargs={"exception_handlers": {OSError: _storage_failure(Path(app.GRADIO_CACHE))}},
-    )
-
-
-def _storage_failure(uploads: Path) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-    """A request that could not write (an upload to a full disk): one sentence with HTTP 507,
-    not a traceback from the server; any other OSError is left to the server as before."""
-
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        if getattr(exc, "errno", None) not in STORAGE_ERRNOS:
-            raise exc
-        error = storage_error(uploads.parent, exc, "the upload")
-        return JSONResponse({"error": str(error)}, status_code=507)
-
-    return handle
-
-
-def _user_error(exc: Exception) -> gr.Error:
+def user_error(exc: Exception) -> gr.Error:
     """The one sentence the API caller sees; a user's mistake prints no server traceback."""
     return gr.Error(str(exc), print_exception=False)
-
-
-def _markdown_escape(text: str) -> str:
-    """Licence and source text shown as written (a "raw/*.md" must not start italics)."""
-    return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
-
-
-def _version() -> str:
-    try:
-        return version("clinassist")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _exports(agent: Service) -> Path:
-    folder = agent.settings.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _corpora(agent: Service) -> list[str]:
-    try:
-        return [c.name for c in agent.stats().corpora]
-    except USER_ERRORS:
-        return []
-
-
-def _sources(agent: Service) -> list[tuple[str, str]]:
-    """(corpus/file, file) for the lookup tab's source filter; read once when the app starts."""
-    try:
-        keys = agent.sources()
-    except USER_ERRORS:
-        return []
-    return sorted((f"{corpus}/{source}", source) for corpus, source in keys)
-
-
-def _split(text: str) -> list[str]:
-    return [item.strip() for item in (text or "").split(",") if item.strip()]
-
-
-@dataclass(frozen=True)
-class CaseForm:
-    """The Case tab's inputs: a FHIR file wins, then pasted text, then the form."""
-
-    text: str = ""
-    fhir: str | None = None
-    age: float | None = None
-    sex: str = "unknown"
-    weight: float | None = None
-    height: float | None = None
-    diagnoses: str = ""
-    medications: str = ""
-    allergies: str = ""
-    creatinine: float | None = None
-
-    def case_text(self) -> str:
-        """The case as the agent reads it: a FHIR file, pasted text, or the form as JSON."""
-        if self.fhir:
-            try:
-                return Path(self.fhir).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                raise AgentError("The FHIR file cannot be read as UTF-8 JSON.") from None
-        if self.text and self.text.strip():
-            return self.text
-        form: dict[str, Any] = {
-            "diagnoses": _split(self.diagnoses),
-            "medications": _split(self.medications),
-            "allergies": _split(self.allergies),
-        }
-        if self.age is not None:
-            form["age_years"] = int(self.age)
-        if self.sex in ("female", "male"):
-            form["sex"] = self.sex
-        if self.weight:
-            form["weight_kg"] = self.weight
-        if self.height:
-            form["height_cm"] = self.height
-        if self.creatinine:
-            form["labs"] = [{"name": "creatinine", "value": self.creatinine, "unit": "mg/dL"}]
-        return json.dumps(form)

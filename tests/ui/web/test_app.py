@@ -14,7 +14,7 @@ import pytest
 from agent.grounding import Citation, Flag, FlagKind
 from agent.service import Service
 from tests.agent.test_grounding import passage
-from ui.app import (
+from ui.web import (
     AppStatus,
     CaseForm,
     build_app,
@@ -77,14 +77,14 @@ def test_the_case_form_becomes_the_json_the_agent_reads() -> None:
 
 def test_status_lists_model_licences_first_and_shows_licence_text_as_written() -> None:
     from knowledge.base import CorpusStats, KnowledgeBaseStats
-    from ui.app import _markdown_escape, status_reporter
+    from ui.web import markdown_escape, status_reporter
 
     corpus = CorpusStats("nci-pdq-hp", 13, 13, 1200, "public domain; see raw/*.md")
     stats = KnowledgeBaseStats(1200, "embedded", "c", "e", "current", [corpus])
     report = status_reporter(None, stats, no_engine="no engine", model_licences=["LLM m: MIT"])()
     assert report.licences == ["LLM m: MIT", "nci-pdq-hp: public domain; see raw/*.md"]
     assert not report.ready and report.engine == "no engine" and "1,200" in report.knowledge
-    assert _markdown_escape("raw/*.md [x]") == "raw/\\*.md \\[x\\]"
+    assert markdown_escape("raw/*.md [x]") == "raw/\\*.md \\[x\\]"
 
 
 def test_building_an_app_sets_nothing_process_wide_and_launch_serves_its_uploads(
