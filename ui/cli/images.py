@@ -24,7 +24,7 @@ def image_info_command(file: FileArgument, as_json: JsonOption = False) -> None:
     """Decoded summary and safe (de-identified) metadata; no identifying value is printed."""
     clinassist = service()
     with user_errors():
-        study = clinassist.read_image(file)
+        study = clinassist.images.read_image(file)
     safe = asdict(study.safe)
     safe["burned_in_annotation"] = study.safe.burned_in_annotation.value
     info = {"kind": study.kind.value, **safe}
@@ -57,10 +57,12 @@ def image_render_command(
             raise fail(f"--window must be one of {names}.") from None
     clinassist = service()
     with user_errors():
-        study = clinassist.read_image(file)
-        pixels = clinassist.render(study, preset=preset, frame=None if frame is None else frame - 1)
+        study = clinassist.images.read_image(file)
+        pixels = clinassist.images.render(
+            study, preset=preset, frame=None if frame is None else frame - 1
+        )
     try:
-        output.write_bytes(clinassist.png(pixels))
+        output.write_bytes(clinassist.images.png(pixels))
     except OSError as exc:
         raise fail(f"cannot write {output} ({exc.strerror}).") from None
     typer.echo(f"Wrote {output} ({pixels.shape[1]} x {pixels.shape[0]}).")
@@ -83,7 +85,7 @@ def image_index_command(
     """Encode a folder of images into the similar-image index (unchanged files are skipped)."""
     clinassist = service()
     with user_errors():
-        report, total, encoder = clinassist.index_images(
+        report, total, encoder = clinassist.images.index_images(
             directory,
             labels,
             progress=lambda done, total: typer.echo(f"  {done}/{total} images", err=True),
@@ -108,7 +110,7 @@ def image_similar_command(
     """The stored images that look most like FILE, with their labels and source."""
     clinassist = service()
     with user_errors():
-        result = clinassist.similar(file, k=k)
+        result = clinassist.images.similar(file, k=k)
     if as_json:
         typer.echo(result.model_dump_json())
         return
@@ -129,7 +131,7 @@ def image_analyze_command(
     clinassist = service()
     wanted = [label.strip() for label in (labels or "").split(",") if label.strip()]
     with user_errors():
-        analysis = clinassist.analyze(file, labels=wanted)
+        analysis = clinassist.images.analyze(file, labels=wanted)
     if as_json:
         typer.echo(analysis.model_dump_json())
         return
@@ -166,7 +168,7 @@ def image_train_probe_command(
     if not labels_csv.is_file():
         raise fail(f"no labels file at {labels_csv} (give --labels CSV).")
     with user_errors():
-        probe, saved = clinassist.train_probe(train, labels_csv, name=name)
+        probe, saved = clinassist.images.train_probe(train, labels_csv, name=name)
     if as_json:
         typer.echo(json.dumps({"path": str(saved), **probe.metrics.model_dump()}))
         return
@@ -175,7 +177,7 @@ def image_train_probe_command(
     typer.echo(f"  train / valid / test images: {m.n_train} / {m.n_valid} / {m.n_test}")
     typer.echo(f"  test AUROC {m.test_auroc}; majority-class baseline {m.majority_auroc:.3f}")
     typer.echo(f"  test accuracy {m.test_accuracy:.3f}; majority {m.majority_accuracy:.3f}")
-    typer.echo(clinassist.research_notice())
+    typer.echo(clinassist.images.research_notice())
 
 
 @image_app.command("probes")
@@ -183,7 +185,7 @@ def image_probes_command() -> None:
     """Saved probes, their encoder, training data and measured AUROC."""
     clinassist = service()
     with user_errors():
-        probes = clinassist.probes()
+        probes = clinassist.images.probes()
     if not probes:
         typer.echo("No probes yet: clinassist image train-probe --train DIR.")
     for probe in probes:

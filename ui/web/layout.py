@@ -170,7 +170,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
         if not file:
             return None, None, "", gr.Slider(visible=False)
         try:
-            view = agent.view_image(
+            view = agent.images.view_image(
                 Path(file), preset=None if preset == "file window" else preset, frame=int(frame) - 1
             )
         except USER_ERRORS as exc:
