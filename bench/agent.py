@@ -55,14 +55,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agent.evaluation.citations import ThresholdRates, rates_at
-from agent.evaluation.grounding_sets import OUT_OF_SCOPE_QUESTIONS
-from agent.evaluation.retrieval import (
-    COLLECTION,
-    PubMedQAItem,
-    build_knowledge_base,
-    load_pubmedqa,
-)
 from agent.grounding import FlagKind, evidence_strength
 from agent.settings import Settings, apply_offline_environment
 from bench.common import (
@@ -75,6 +67,14 @@ from bench.common import (
     percentile,
     progress,
     verdict,
+)
+from evaluation.citations import ThresholdRates, rates_at
+from evaluation.grounding_sets import OUT_OF_SCOPE_QUESTIONS
+from evaluation.retrieval import (
+    COLLECTION,
+    PubMedQAItem,
+    build_knowledge_base,
+    load_pubmedqa,
 )
 from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.embedding import Embedder

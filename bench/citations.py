@@ -12,7 +12,7 @@ its markers and sentences; the table gives:
 - claims supported: the share of claim-like sentences (>= 5 words) that pass, cited or not;
 - answers that fell back to quoting (fewer than half of their claims passed).
 
-The measuring is `agent.evaluation.citations.citation_validity` (`clinassist eval citations`
+The measuring is `evaluation.citations.citation_validity` (`clinassist eval citations`
 runs it too). Baseline beside it: the extractive answers for the same questions (quoted
 sentences, which pass by construction: this checks the verifier, not the model).
 
@@ -26,9 +26,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.evaluation.citations import CitationCounts, citation_validity
 from agent.settings import Settings, apply_offline_environment
 from bench.common import PUBMEDQA_FILE, emit, load_average, markdown_table, progress
+from evaluation.citations import CitationCounts, citation_validity
 
 ANSWERS = 100
 LIMIT = 300
@@ -52,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     from agent.engine import LocalEngine, engine_for
-    from agent.evaluation.retrieval import load_pubmedqa
     from agent.llm import client_for
     from bench.agent import open_pubmedqa_kb
+    from evaluation.retrieval import load_pubmedqa
     from knowledge.embedding import Embedder
 
     items = load_pubmedqa(PUBMEDQA_FILE, args.limit)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.evaluation.report import markdown_table as markdown_table  # re-exported
 from agent.settings import PROJECT_ROOT
+from evaluation.report import markdown_table as markdown_table  # re-exported
 
 # The public data beside the checkout (never committed).
 SHARED_DIR = PROJECT_ROOT.parent / "shared"

@@ -55,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_offline_environment()
     args = parse_args(argv)
     from agent.coverage import CoverageModel, judge
-    from agent.evaluation.grounding_sets import load_questions
     from agent.graph import Agent
     from agent.grounding import choose_quotes
+    from evaluation.grounding_sets import load_questions
     from knowledge.base import KnowledgeBase
     from knowledge.embedding import Embedder
     from knowledge.ingest import ingest

@@ -6,7 +6,7 @@ question is then searched with k=10 by BM25 alone, dense alone and the fused (RR
 and scored at the document level: a hit is a passage whose doc_id ends with `#<PMID>`, at
 the first rank any chunk of that document appears.
 
-The loading, indexing and scoring live in `agent.evaluation.retrieval` (`clinassist eval
+The loading, indexing and scoring live in `evaluation.retrieval` (`clinassist eval
 retrieval` runs the same code); this module adds the three-way comparison and the fusion sweep.
 
 Target (the issue): fused beats the better single retriever on MRR@10 and hit@1.
@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from agent.evaluation.retrieval import (
+from agent.settings import apply_offline_environment
+from bench.common import PUBMEDQA_FILE, data_dir_or_temp, emit, markdown_table, progress
+from evaluation.retrieval import (
     COLLECTION,
     CUTOFFS,
     MODE_LABELS,
@@ -32,8 +34,6 @@ from agent.evaluation.retrieval import (
     evaluate,
     load_pubmedqa,
 )
-from agent.settings import apply_offline_environment
-from bench.common import PUBMEDQA_FILE, data_dir_or_temp, emit, markdown_table, progress
 from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.embedding import Embedder
 from knowledge.retrieval import RetrievalParams

@@ -14,7 +14,7 @@ do not depend on a list of topics:
   (is the document *about* it?);
 - `sentence`: the best cosine between the question and a single sentence of the passages.
 
-A logistic model over these (`CoverageModel`, fit by `agent/evaluation/coverage_fit.py` on
+A logistic model over these (`CoverageModel`, fit by `evaluation/coverage_fit.py` on
 questions generated from the corpus's own headings, shipped in `coverage_model.json`) gives the
 probability that the passages address the question; below the model's threshold the answer
 says the knowledge base does not cover it and names the nearest guidelines. The passages that

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from agent.coverage import FEATURES, CoverageFeatures, CoverageModel, TopicWeights, judge
-from agent.evaluation.coverage_fit import choose_threshold
 from agent.events import FinalEvent, TurnResult
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
 from agent.llm import LLMClient, LLMConfig, Message
 from agent.service import Service
 from agent.settings import Settings
+from evaluation.coverage_fit import choose_threshold
 from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
 from tests.conftest import SHARED

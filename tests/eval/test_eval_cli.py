@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.engine import EngineStatus, free_port
-from agent.evaluation.qa import SUBSETS
-from agent.evaluation.retrieval import pubmedqa_file
+from evaluation.qa import SUBSETS
+from evaluation.retrieval import pubmedqa_file
 from tests.corpus import write_corpus
 from tests.ui.test_cli import assert_one_sentence_error, run
 
@@ -104,7 +104,7 @@ def test_eval_citations_json_reports_citation_validity_and_abstention(tmp_path: 
 
 
 def test_eval_grounding_json_keeps_dev_and_heldout_apart(tmp_path: Path) -> None:
-    from agent.evaluation.grounding_sets import grounding_dev_dir
+    from evaluation.grounding_sets import grounding_dev_dir
 
     if not (grounding_dev_dir() / "in_scope_dev.jsonl").is_file():
         pytest.skip("../shared/eval/grounding-dev is not present")
@@ -139,7 +139,7 @@ def test_eval_grounding_json_keeps_dev_and_heldout_apart(tmp_path: Path) -> None
 
 
 def test_eval_imaging_json_reports_probe_auroc_beside_the_majority_class(tmp_path: Path) -> None:
-    from agent.evaluation.imaging import cxr_dir
+    from evaluation.imaging import cxr_dir
 
     if not (cxr_dir() / "labels.csv").is_file():
         pytest.skip("../shared/images/cxr-nih1000-64px is not present")

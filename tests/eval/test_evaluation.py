@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.evaluation.qa import (
+from agent.settings import Settings
+from evaluation.qa import (
     SUBSETS,
     answer_schema,
     context_block,
@@ -14,9 +15,8 @@ from agent.evaluation.qa import (
     mirage_file,
     sample,
 )
-from agent.evaluation.report import EvalDataMissing, Proportion, git_commit, wilson_interval
-from agent.evaluation.retrieval import evaluate_retrieval
-from agent.settings import Settings
+from evaluation.report import EvalDataMissing, Proportion, git_commit, wilson_interval
+from evaluation.retrieval import evaluate_retrieval
 from knowledge.embedding import Embedder
 from knowledge.types import Passage
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.evaluation.heading_questions import heading_questions, question_for, split_of, topic_of
+from evaluation.heading_questions import heading_questions, question_for, split_of, topic_of
 
 
 def test_titles_give_the_topic_they_name() -> None:

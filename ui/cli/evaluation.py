@@ -33,7 +33,7 @@ def _progress(as_json: bool) -> Any:
 
 def _engine_info(clinassist: Service, needed: bool) -> Any:
     """What answered: the engine and model, or that no model was needed."""
-    from agent.evaluation.report import NO_ENGINE, EngineInfo
+    from evaluation.report import NO_ENGINE, EngineInfo
 
     if not needed:
         return NO_ENGINE
@@ -51,7 +51,7 @@ def _connected(clinassist: Service) -> tuple[Any, bool]:
 @eval_app.command("retrieval")
 def eval_retrieval_command(limit: LimitOption = None, as_json: JsonOption = False) -> None:
     """PubMedQA questions -> their own abstract: hit@1/5/10 and MRR (no LLM involved)."""
-    from agent.evaluation.retrieval import evaluate_retrieval
+    from evaluation.retrieval import evaluate_retrieval
 
     clinassist = service()
     with user_errors():
@@ -80,7 +80,8 @@ def eval_qa_command(
     ] = None,
 ) -> None:
     """MIRAGE accuracy with and without retrieval, beside the majority-class baseline."""
-    from agent.evaluation.qa import (
+    from agent.settings import REMOTE_CONTEXT_TOKENS
+    from evaluation.qa import (
         LOCAL_CONTEXT_CHARS,
         REMOTE_CONTEXT_CHARS,
         SUBSETS,
@@ -88,8 +89,7 @@ def eval_qa_command(
         mirage_file,
         served_context_tokens,
     )
-    from agent.evaluation.report import EngineInfo, require_file
-    from agent.settings import REMOTE_CONTEXT_TOKENS
+    from evaluation.report import EngineInfo, require_file
 
     clinassist = service()
     settings = clinassist.settings
@@ -135,7 +135,7 @@ def eval_citations_command(
 ) -> None:
     """Citation validity of the agent's answers on PubMedQA (its verifier) and the cosine
     floor's abstention rates."""
-    from agent.evaluation.citations import evaluate_citations
+    from evaluation.citations import evaluate_citations
 
     clinassist = service()
     with user_errors():
@@ -165,7 +165,7 @@ def eval_grounding_command(
 ) -> None:
     """Does the agent answer what the guidelines cover, cite the right one, and say when
     they do not cover a question? On ../shared/eval/grounding-dev and the sets grown from it."""
-    from agent.evaluation.grounding import SPLITS, evaluate_grounding
+    from evaluation.grounding import SPLITS, evaluate_grounding
 
     clinassist = service()
     unknown = sorted(set(split or []) - set(SPLITS))
@@ -203,7 +203,7 @@ def eval_fit_coverage_command(
 ) -> None:
     """Fit the coverage model on the configured knowledge base's own headings; choose its
     threshold on the development questions (never the held-out ones)."""
-    from agent.evaluation.coverage_fit import fit_coverage
+    from evaluation.coverage_fit import fit_coverage
 
     clinassist = service()
     target = out or clinassist.settings.data_dir / "coverage_model.json"
@@ -223,7 +223,7 @@ def eval_fit_coverage_command(
 @eval_app.command("imaging")
 def eval_imaging_command(limit: LimitOption = None, as_json: JsonOption = False) -> None:
     """The linear probe's test AUROC (bootstrap 95% CI) beside the majority class."""
-    from agent.evaluation.imaging import evaluate_imaging
+    from evaluation.imaging import evaluate_imaging
 
     clinassist = service()
     with user_errors():

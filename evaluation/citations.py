@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.evaluation.grounding_sets import OUT_OF_SCOPE_QUESTIONS
-from agent.evaluation.report import EngineInfo, Proportion, RunInfo, markdown_table
+from evaluation.grounding_sets import OUT_OF_SCOPE_QUESTIONS
+from evaluation.report import EngineInfo, Proportion, RunInfo, markdown_table
 
 if TYPE_CHECKING:
     from agent.llm import LLMClient
@@ -240,8 +240,8 @@ def evaluate_citations(
     the clinicians' trail), then the abstention rates at the configured threshold."""
     import tempfile
 
-    from agent.evaluation.report import KnowledgeBaseInfo
-    from agent.evaluation.retrieval import open_eval_pubmedqa
+    from evaluation.report import KnowledgeBaseInfo
+    from evaluation.retrieval import open_eval_pubmedqa
 
     items, kb, _, _ = open_eval_pubmedqa(settings, embedder, limit, progress=progress)
     questions = [item.question for item in items]

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.evaluation.report import (
+from agent.llm import ContextTooLong, InvalidModelOutput, LLMClient, Message
+from evaluation.report import (
     EngineInfo,
     Proportion,
     RunInfo,
@@ -34,7 +35,6 @@ from agent.evaluation.report import (
     require_file,
     shared_dir,
 )
-from agent.llm import ContextTooLong, InvalidModelOutput, LLMClient, Message
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
@@ -314,7 +314,7 @@ def evaluate_qa(
 ) -> QAReport:
     import time
 
-    from agent.evaluation.report import KnowledgeBaseInfo
+    from evaluation.report import KnowledgeBaseInfo
 
     data = load_mirage(path or mirage_file())
     started = time.perf_counter()

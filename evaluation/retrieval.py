@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.evaluation.report import (
+from evaluation.report import (
     KnowledgeBaseInfo,
     RunInfo,
     markdown_table,

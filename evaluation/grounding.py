@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.evaluation.grounding_sets import EvalQuestion, Expect, load_questions
-from agent.evaluation.report import (
+from evaluation.grounding_sets import EvalQuestion, Expect, load_questions
+from evaluation.report import (
     EngineInfo,
     KnowledgeBaseInfo,
     Proportion,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from agent.coverage import FEATURES, CoverageFeatures, CoverageModel, features_of
-from agent.evaluation.heading_questions import GENERIC_TOPIC_WORDS, HeadingQuestion, topic_of
+from evaluation.heading_questions import GENERIC_TOPIC_WORDS, HeadingQuestion, topic_of
 from knowledge.analysis import content_terms
 from knowledge.base import KnowledgeBase
 from knowledge.types import Passage
@@ -198,7 +198,7 @@ class CoverageFit:
         }
 
     def markdown(self) -> str:
-        from agent.evaluation.report import markdown_table
+        from evaluation.report import markdown_table
 
         groups = list(self.candidates[0][2]) if self.candidates else []
         rows = [
@@ -233,8 +233,8 @@ def fit_coverage(
     coefficients lean on corpora it has figures for, and a corpus it has none for (a
     hospital's own, a test's) is judged with the overall figures, which served small corpora
     badly when tried."""
-    from agent.evaluation.grounding_sets import Expect, load_questions
-    from agent.evaluation.heading_questions import heading_questions, split_of
+    from evaluation.grounding_sets import Expect, load_questions
+    from evaluation.heading_questions import heading_questions, split_of
 
     metadata = [chunk.metadata for chunk in kb.store.iter_all(with_text=False)]
     questions = [q for q in heading_questions(metadata) if split_of(q.corpus, q.doc_id) == "fit"]
