@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from agent.errors import AgentError
+from agent.settings import api_root
 
 if TYPE_CHECKING:
     from agent.settings import Settings
@@ -348,7 +349,7 @@ class RemoteEngine:
     """An external vLLM (or any OpenAI-compatible server) reached by URL; never managed."""
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self.url = url.rstrip("/").removesuffix("/v1")
+        self.url = api_root(url)
         self.timeout = timeout
 
     def status(self) -> EngineStatus:

@@ -107,7 +107,7 @@ class TurnResult:
                     "section": c.passage.section,
                     "url": c.passage.url,
                     "updated": c.passage.updated,
-                    "license": c.passage.license or c.passage.corpus_license,
+                    "license": c.passage.effective_license,
                 }
                 for c in self.citations
             ],

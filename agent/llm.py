@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from agent.errors import AgentError
+from agent.settings import api_root
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -366,7 +367,7 @@ def client_for(settings: Settings, url: str, model: str, starting: Callable[[], 
     """A client for the engine at `url` serving `model`, configured from the settings."""
     return LLMClient(
         LLMConfig(
-            base_url=url.rstrip("/").removesuffix("/v1") + "/v1",
+            base_url=api_root(url) + "/v1",
             model=model,
             timeout_s=settings.llm_timeout_s,
             max_tokens=settings.llm_max_tokens,

@@ -40,13 +40,25 @@ def apply_offline_environment() -> None:
     os.environ.update(OFFLINE_ENVIRONMENT)
 
 
-def default_corpus_dirs() -> list[Path]:
-    """`../shared/corpora` beside the checkout (or beside the working directory) when it exists."""
+def shared_dir() -> Path:
+    """`../shared` beside the working directory or the checkout (the public data, never
+    committed); the checkout's neighbour when neither exists, so messages name a real place."""
     for base in (Path.cwd(), PROJECT_ROOT):
-        candidate = (base / ".." / "shared" / "corpora").resolve()
+        candidate = (base / ".." / "shared").resolve()
         if candidate.is_dir():
-            return [candidate]
-    return []
+            return candidate
+    return (PROJECT_ROOT / ".." / "shared").resolve()
+
+
+def api_root(url: str) -> str:
+    """An OpenAI-compatible server's root, however its URL was written ("…/v1/", "…")."""
+    return url.rstrip("/").removesuffix("/v1")
+
+
+def default_corpus_dirs() -> list[Path]:
+    """`../shared/corpora` (see `shared_dir`) when it exists."""
+    candidate = shared_dir() / "corpora"
+    return [candidate] if candidate.is_dir() else []
 
 
 # An external engine's context is not known in advance; vLLM GPU deployments serve >= 16k.
@@ -55,12 +67,9 @@ CHARS_PER_TOKEN = 3  # clinical English in a small model's tokenizer, erring lon
 
 
 def default_interactions_dir() -> Path | None:
-    """`../shared/data/ddi-onc-high-priority` beside the checkout when it exists."""
-    for base in (Path.cwd(), PROJECT_ROOT):
-        candidate = (base / ".." / "shared" / "data" / "ddi-onc-high-priority").resolve()
-        if candidate.is_dir():
-            return candidate
-    return None
+    """`../shared/data/ddi-onc-high-priority` (see `shared_dir`) when it exists."""
+    candidate = shared_dir() / "data" / "ddi-onc-high-priority"
+    return candidate if candidate.is_dir() else None
 
 
 def _split_list(value: Any) -> Any:

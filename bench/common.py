@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.settings import PROJECT_ROOT
+from agent.settings import PROJECT_ROOT, shared_dir
 from evaluation.report import markdown_table as markdown_table  # re-exported
 
 # The public data beside the checkout (never committed).
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
+SHARED_DIR = shared_dir()
 CORPORA_DIR = SHARED_DIR / "corpora"
 PUBMEDQA_FILE = SHARED_DIR / "eval" / "pubmedqa" / "ori_pqal.json"
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from evaluation.report import require_file, shared_dir
+from agent.settings import shared_dir
+from evaluation.report import require_file
 
 # Clearly non-medical questions: abstaining on them is right. Medical "near-miss" questions are
 # left out (nothing guarantees the knowledge base does not answer them), so the rate measured on

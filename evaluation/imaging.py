@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluation.report import RunInfo, markdown_table, require_file, shared_dir
+from agent.settings import shared_dir
+from evaluation.report import RunInfo, markdown_table, require_file
 
 if TYPE_CHECKING:
     from tools.imaging.config import ImagingConfig

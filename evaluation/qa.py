@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.llm import ContextTooLong, InvalidModelOutput, LLMClient, Message
+from agent.settings import api_root, shared_dir
 from evaluation.report import (
     EngineInfo,
     Proportion,
     RunInfo,
     markdown_table,
     require_file,
-    shared_dir,
 )
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def prompt(q: MirageQuestion, context: str) -> list[Message]:
 
 def served_context_tokens(base_url: str, fallback: int) -> int:
     """The served model's context window, from vLLM's /v1/models (`max_model_len`)."""
-    url = base_url.rstrip("/").removesuffix("/v1") + "/v1/models"
+    url = api_root(base_url) + "/v1/models"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             cards = json.loads(response.read()).get("data") or []

@@ -24,16 +24,6 @@ class EvalDataMissing(AgentError):
     """An evaluation data set that is not beside the checkout."""
 
 
-def shared_dir() -> Path:
-    """`../shared` beside the working directory or the checkout (the public data, never
-    committed); the checkout's neighbour when neither exists, so messages name a real place."""
-    for base in (Path.cwd(), PROJECT_ROOT):
-        candidate = (base / ".." / "shared").resolve()
-        if candidate.is_dir():
-            return candidate
-    return (PROJECT_ROOT / ".." / "shared").resolve()
-
-
 def require_file(path: Path, what: str) -> Path:
     if not path.is_file():
         raise EvalDataMissing(f"The {what} is not at {path} (the shared data beside the checkout).")

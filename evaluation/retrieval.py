@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.settings import shared_dir
 from evaluation.report import (
     KnowledgeBaseInfo,
     RunInfo,
     markdown_table,
     require_file,
-    shared_dir,
 )
 from knowledge.base import KnowledgeBase, SearchMode
 

@@ -93,6 +93,12 @@ class Passage:
     bm25_rank: int | None = None
 
     @property
+    def effective_license(self) -> str | None:
+        """The passage's licence: its document's own, else its corpus's (the one rule every
+        display and citation uses); None when neither states one."""
+        return self.license or self.corpus_license
+
+    @property
     def body(self) -> str:
         """The chunk text without its `title -- section` prefix line."""
         head, sep, rest = self.text.partition("\n")

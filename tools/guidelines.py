@@ -47,7 +47,7 @@ class PassageResult(BaseModel):
             text=passage.body,
             url=passage.url,
             updated=passage.updated,
-            license=passage.license or passage.corpus_license,
+            license=passage.effective_license,
             corpus=passage.corpus,
             source=passage.source,
             score=round(passage.score, 5),

@@ -33,7 +33,7 @@ def citation_of(marker: int, passage: Passage) -> PlanCitation:
         section=passage.section,
         url=passage.url,
         updated=passage.updated,
-        license=passage.license or passage.corpus_license,
+        license=passage.effective_license,
     )
 
 

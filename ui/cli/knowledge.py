@@ -56,7 +56,7 @@ def _print_passages(passages: list[Passage]) -> None:
         heading = passage.title + (f" — {passage.section}" if passage.section else "")
         typer.echo(f"[{number}] {heading}")
         details = [d for d in (passage.url, passage.updated and f"updated {passage.updated}") if d]
-        details.append(f"license: {passage.license or 'see corpus'}")
+        details.append(f"license: {passage.effective_license or 'not stated'}")
         details.append(f"score {passage.score:.4f}")
         typer.echo("    " + " · ".join(details))
         body = " ".join(passage.body.split())

@@ -59,9 +59,7 @@ def citations_html(citations: Sequence[Citation]) -> str:
             for x in (
                 link,
                 f"updated {escape(p.updated)}" if p.updated else "",
-                f"licence: {escape(p.license or p.corpus_license)}"
-                if (p.license or p.corpus_license)
-                else "",
+                f"licence: {escape(p.effective_license)}" if p.effective_license else "",
             )
             if x
         )
@@ -103,7 +101,7 @@ def passages_html(passages: Sequence[Passage], query: str) -> str:
             f"<div class='passage'><h4>{rank}. {escape(p.title)} — {escape(p.section)}</h4>"
             f"<p>{body}</p><p class='provenance'>{link} "
             f"{'· updated ' + escape(p.updated) if p.updated else ''} "
-            f"· licence: {escape(p.license or p.corpus_license or 'not stated')} "
+            f"· licence: {escape(p.effective_license or 'not stated')} "
             f"· score {p.score:.4f}</p></div>"
         )
     return "".join(blocks)
