@@ -4,7 +4,7 @@ the checked plan with its problems, options, citations, flags and calculations."
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,65 +38,54 @@ _STRENGTH_RE = re.compile(
 # --------------------------------------------------------------------------- what the model fills
 
 
+# Every string and array is bounded, so that a small model's guided output always parses.
+DraftText = Annotated[str, Field(max_length=160)]
+Marker = Annotated[int, Field(ge=1, le=99)]
+
+
 class DraftOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     treatment: str = Field(max_length=160)
     rationale: str = Field(max_length=300)
-    citations: list[int] = Field(max_length=4)
+    citations: list[Marker] = Field(max_length=4)
     strength_of_evidence: str = Field(max_length=100)
 
 
 class DraftProblem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     problem: str = Field(max_length=120)
     options: list[DraftOption] = Field(max_length=3)
-    contraindications: list[str] = Field(max_length=4)
-    monitoring: list[str] = Field(max_length=4)
+    contraindications: list[DraftText] = Field(max_length=4)
+    monitoring: list[DraftText] = Field(max_length=4)
 
 
 class PlanDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     problems: list[DraftProblem] = Field(max_length=MAX_PROBLEMS)
-    follow_up: list[str] = Field(max_length=4)
-    open_questions: list[str] = Field(max_length=4)
+    follow_up: list[DraftText] = Field(max_length=4)
+    open_questions: list[DraftText] = Field(max_length=4)
 
 
 def draft_schema() -> dict[str, Any]:
-    """The JSON schema the engine decodes against: every string and array bounded."""
+    """The JSON schema the engine decodes against, generated from `PlanDraft` (one owner of
+    every bound), with its `$defs` inlined so that any guided-decoding backend reads it."""
+    schema = PlanDraft.model_json_schema()
+    definitions = schema.pop("$defs", {})
 
-    def bounded(items: dict[str, Any], count: int) -> dict[str, Any]:
-        return {"type": "array", "items": items, "maxItems": count}
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items() if key != "title"}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
 
-    text = {"type": "string", "maxLength": 160}
-    option = {
-        "type": "object",
-        "properties": {
-            "treatment": {"type": "string", "maxLength": 160},
-            "rationale": {"type": "string", "maxLength": 300},
-            "citations": bounded({"type": "integer", "minimum": 1, "maximum": 99}, 4),
-            "strength_of_evidence": {"type": "string", "maxLength": 100},
-        },
-        "required": ["treatment", "rationale", "citations", "strength_of_evidence"],
-        "additionalProperties": False,
-    }
-    problem = {
-        "type": "object",
-        "properties": {
-            "problem": {"type": "string", "maxLength": 120},
-            "options": bounded(option, 3),
-            "contraindications": bounded(text, 4),
-            "monitoring": bounded(text, 4),
-        },
-        "required": ["problem", "options", "contraindications", "monitoring"],
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "problems": bounded(problem, MAX_PROBLEMS),
-            "follow_up": bounded(text, 4),
-            "open_questions": bounded(text, 4),
-        },
-        "required": ["problems", "follow_up", "open_questions"],
-        "additionalProperties": False,
-    }
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 # --------------------------------------------------------------------------- the plan
