@@ -73,4 +73,4 @@ def parse_source_text(text: str) -> SourceInfo:
 def read_source_file(path: Path) -> SourceInfo:
     """The fields of the SOURCE.txt at `path` (bytes that are not UTF-8 are replaced); raises
     `OSError` when the file cannot be read, for the caller to say so in its own words."""
-    return parse_source_text(path.read_bytes().decode("utf-8", errors="replace"))
+    return parse_source_text(path.read_bytes().decode("utf-8-sig", errors="replace"))

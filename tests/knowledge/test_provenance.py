@@ -72,3 +72,11 @@ def test_read_source_file_replaces_bytes_that_are_not_utf8(tmp_path: Path) -> No
     assert source.what == "caf\ufffd list" and source.license == "CC0"
     with pytest.raises(OSError):
         read_source_file(tmp_path / "missing" / SOURCE_FILE)
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_field(tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a BOM; the first key is still a key
+    path = tmp_path / SOURCE_FILE
+    path.write_bytes("\ufeffWHAT: a list\nLICENSE: CC0\n".encode())
+    source = read_source_file(path)
+    assert source.what == "a list" and source.license == "CC0"
