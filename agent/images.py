@@ -60,13 +60,13 @@ class Images:
     ) -> ImageView:
         """A de-identified image for the images tab: rendered frame, analysis, frame count."""
         from tools.imaging.analysis import analyze_study
-        from tools.imaging.decode import render_frame, to_png
 
         study = self.read_image(path)
         window = WindowPreset[preset.upper()] if preset else None
         index = study.frames // 2 if frame is None else max(0, min(frame, study.frames - 1))
         analysis, _ = analyze_study("image-1", study, self.settings.imaging)
-        return ImageView(to_png(render_frame(study, index, window)), analysis, study.frames, index)
+        pixels = self.render(study, preset=window, frame=index)
+        return ImageView(self.png(pixels), analysis, study.frames, index)
 
     def index_images(
         self,

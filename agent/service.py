@@ -63,15 +63,20 @@ def _quiet(line: str) -> None:
     return None
 
 
+def configured_embedder(settings: Settings) -> Any:
+    """The text embedder the settings name (`knowledge.embedding.Embedder`)."""
+    from knowledge.embedding import Embedder
+
+    return Embedder(settings.embedder_path, batch_size=settings.embed_batch_size)
+
+
 def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     """The configured knowledge base: the embedder, the store (embedded or a Chroma server)."""
     from knowledge.base import KnowledgeBase
-    from knowledge.embedding import Embedder
 
-    embedder = Embedder(settings.embedder_path, batch_size=settings.embed_batch_size)
     return KnowledgeBase(
         data_dir=settings.data_dir,
-        embedder=embedder,
+        embedder=configured_embedder(settings),
         collection=settings.collection,
         chroma_url=settings.chroma_url,
         params=settings.retrieval,
@@ -152,11 +157,7 @@ class Service:
 
     def embedder(self) -> Any:
         """The text embedder of the configured knowledge base (the same one it searches with)."""
-        if self._kb is not None:
-            return self._kb.embedder
-        from knowledge.embedding import Embedder
-
-        return Embedder(self.settings.embedder_path, batch_size=self.settings.embed_batch_size)
+        return self._kb.embedder if self._kb is not None else configured_embedder(self.settings)
 
     def filled_kb(self) -> KnowledgeBase:
         """The knowledge base, which must hold passages: an evaluation of nothing is refused."""

@@ -183,6 +183,13 @@ class _Reading:
         if held is None or fact.sort_key > held.sort_key:
             store[key] = fact
 
+    def days_since(self, when: str) -> int | None:
+        """Days from an ISO date (or dateTime) to today; None for a partial or unreadable one."""
+        try:
+            return (self.today - dt.date.fromisoformat(when[:10])).days
+        except ValueError:
+            return None
+
     def finish(self) -> None:
         record = self.record
         record.problems = _by_date(self.problems.values())
@@ -202,11 +209,9 @@ class _Reading:
             record.height_cm = round(height.value, 1)
         if self.pregnancy is not None:
             when, pregnant = self.pregnancy
-            try:
-                age_days = (self.today - dt.date.fromisoformat(when[:10])).days
-            except ValueError:
-                age_days = PREGNANCY_CURRENT_DAYS + 1
-            if age_days <= PREGNANCY_CURRENT_DAYS:
+            age_days = self.days_since(when)
+            # an undatable status is taken as old: it says nothing about today
+            if age_days is not None and age_days <= PREGNANCY_CURRENT_DAYS:
                 record.pregnant = pregnant
         if any(f.code in PREGNANCY_CONDITIONS for f in record.problems):
             record.pregnant = True
@@ -222,11 +227,8 @@ class _Reading:
             )
         creatinine = self.labs.get("creatinine")
         if creatinine is not None and creatinine.date:
-            try:
-                age_days = (self.today - dt.date.fromisoformat(creatinine.date)).days
-            except ValueError:
-                age_days = 0
-            if age_days > 365:
+            age_days = self.days_since(creatinine.date)
+            if age_days is not None and age_days > 365:
                 record.warnings.append(
                     f"The latest serum creatinine is from {creatinine.date}, over a year ago: "
                     "renal function may have changed."

@@ -36,10 +36,8 @@ def reading_from_fhir(data: Any, today: dt.date | None = None) -> CaseReading:
         case = Case(
             age_years=record.age_years,
             sex=Sex(record.sex),
-            weight_kg=record.weight_kg if record.weight_kg and record.weight_kg <= 500 else None,
-            height_cm=record.height_cm
-            if record.height_cm and 30 <= record.height_cm <= 272
-            else None,
+            weight_kg=_measurable("weight_kg", record.weight_kg),
+            height_cm=_measurable("height_cm", record.height_cm),
             pregnant=record.pregnant,
             diagnoses=list(dict.fromkeys(p.name for p in problems)),
             past_problems=list(dict.fromkeys(p.name for p in past)),
@@ -92,6 +90,17 @@ def reading_from_fhir(data: Any, today: dt.date | None = None) -> CaseReading:
         warnings=warnings,
         case=case,
     )
+
+
+def _measurable(field: str, value: float | None) -> float | None:
+    """`value` when the case's own bounds for `field` admit it, else None (a warning says so)."""
+    if value is None:
+        return None
+    try:
+        Case.model_validate({field: value})
+    except ValidationError:
+        return None
+    return value
 
 
 def _problem(fact: Any) -> ProblemRead:
