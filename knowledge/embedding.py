@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib.util
+import os
 import re
 import threading
 from pathlib import Path
@@ -39,9 +40,26 @@ def default_embedder_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-# glibc keeps the activations of a large encode as free heap; without returning it, a full-corpus
-# ingest peaked near 2.9 GB RSS, with it well under (measured in bench/ingest_corpus.py).
-RELEASE_AFTER_TEXTS = 32
+# glibc keeps freed heap instead of returning it to the OS, and encodes of ever-changing shape
+# fragment it: 300 encodes of 1-30 texts grew a process by about 1 GB here, and a full-corpus
+# ingest peaked near 2.9 GB. So the heap is returned whenever the process has grown this much
+# since it was last returned (a return costs about 6 ms, and the next encode faults its pages
+# back in); the app's memory then stays flat under load (tests/reliability/test_load.py).
+RELEASE_AFTER_GROWTH_MB = 64.0
+# PyTorch's oneDNN path (the bf16 matmuls) caches a compiled kernel with its buffers for every
+# input shape, in ideep's cache (LRU_CACHE_CAPACITY) and oneDNN's (ONEDNN_PRIMITIVE_CACHE_CAPACITY),
+# 1,024 shapes each by default: 400 encodes of 1-30 texts of varying length held about 750 MB
+# after every free heap was returned; with 128 each, about 55 MB, and encodes were no slower.
+SHAPE_CACHE_CAPACITY = {"LRU_CACHE_CAPACITY": "128", "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "128"}
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MiB (Linux /proc); 0 where it cannot be read."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text(encoding="ascii").split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def release_freed_memory() -> None:
@@ -84,6 +102,7 @@ class Embedder:
         self.use_bf16 = cpu_supports_bf16() if use_bf16 is None else use_bf16
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self._released_at_mb = 0.0
 
     @property
     def name(self) -> str:
@@ -109,6 +128,9 @@ class Embedder:
             return self._model
 
     def _load(self) -> SentenceTransformer:
+        # read when the first kernel is built, so before any bf16 encode; a setting given is kept
+        for name, capacity in SHAPE_CACHE_CAPACITY.items():
+            os.environ.setdefault(name, capacity)
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
@@ -124,6 +146,7 @@ class Embedder:
         if self.use_bf16:
             model = model.to(torch.bfloat16)
         model.eval()
+        self._released_at_mb = resident_mb()
         return model
 
     @property
@@ -148,11 +171,15 @@ class Embedder:
                 show_progress_bar=False,
             )
         matrix = np.asarray(vectors, dtype=np.float32)
-        if len(texts) >= RELEASE_AFTER_TEXTS:
-            release_freed_memory()
+        self._release_if_grown()
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         normalised: FloatMatrix = matrix / np.maximum(norms, 1e-12)
         return normalised
+
+    def _release_if_grown(self) -> None:
+        if resident_mb() - self._released_at_mb > RELEASE_AFTER_GROWTH_MB:
+            release_freed_memory()
+            self._released_at_mb = resident_mb()
 
     def embed_query(self, text: str) -> FloatMatrix:
         vector: FloatMatrix = self.embed([text])[0]
