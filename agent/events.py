@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.grounding import AnswerMode, Citation, Flag
+from agent.flags import Flag
+from agent.grounding import AnswerMode, Citation
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,7 @@ class TurnResult:
                 }
                 for c in self.citations
             ],
-            "flags": [
-                {"kind": f.kind.value, "message": f.message, "sentence": f.sentence}
-                for f in self.flags
-            ],
+            "flags": [f.as_json() for f in self.flags],
             "tool_calls": [
                 {
                     "name": t.name,

@@ -49,10 +49,7 @@ from agent.events import (
     FlagEvent,
     TurnResult,
 )
-from agent.grounding import (
-    Flag,
-    FlagKind,
-)
+from agent.flags import Flag, FlagKind
 from agent.llm import (
     LLMClient,
 )

@@ -13,11 +13,8 @@ from agent.events import (
     AgentEvent,
     FlagEvent,
 )
-from agent.grounding import (
-    Flag,
-    FlagKind,
-    Quote,
-)
+from agent.flags import Flag, FlagKind
+from agent.grounding import Quote
 from knowledge.types import Passage
 
 

@@ -9,10 +9,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 
 from agent.context import Context
-from agent.grounding import (
-    Flag,
-    FlagKind,
-)
+from agent.flags import Flag, FlagKind
 from agent.planning import planning_tools
 from agent.settings import Settings
 from agent.state import State, case_of

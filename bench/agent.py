@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agent.grounding import FlagKind, evidence_strength
+from agent.flags import FlagKind
+from agent.grounding import evidence_strength
 from agent.settings import Settings, apply_offline_environment
 from bench.common import (
     PUBMEDQA_FILE,

@@ -100,8 +100,9 @@ def citation_validity(
     progress: Callable[[str], None] = lambda _: None,
 ) -> CitationCounts:
     """Each question answered by the real agent in a fresh session, its raw answer verified."""
+    from agent.flags import FlagKind
     from agent.graph import Agent
-    from agent.grounding import FlagKind, is_claim, markers_in, verify
+    from agent.grounding import is_claim, markers_in, verify
     from agent.prompts import given_passages
     from knowledge.types import Passage
 

@@ -12,9 +12,9 @@ source they come from, each with its marker.
 Whether the passages address the question at all is `agent.coverage`'s decision; what is not
 covered is said so (`not_covered_text`), never filled with unrelated quotes.
 
-Modules: flags.py (answer modes, flags, sentence checks), sentences.py (sentences, markers,
-numbers, text addressed to an AI, passages quoted as data), verification.py, extraction.py
-(quotes, not-covered text). Coverage is `agent.coverage`.
+Modules: flags.py (answer modes, sentence checks), sentences.py (sentences, markers, numbers,
+text addressed to an AI, passages quoted as data), verification.py, extraction.py (quotes,
+not-covered text). Coverage is `agent.coverage`; the flags raised are `agent.flags`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from agent.grounding.extraction import (
 from agent.grounding.flags import (
     AnswerMode,
     Citation,
-    Flag,
-    FlagKind,
     SentenceCheck,
     Verification,
 )
@@ -60,8 +58,6 @@ __all__ = [
     "NUMBER_RE",
     "AnswerMode",
     "Citation",
-    "Flag",
-    "FlagKind",
     "Quote",
     "SentenceCheck",
     "Verification",

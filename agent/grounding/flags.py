@@ -1,41 +1,20 @@
-"""The vocabulary of what an answer can be and what is flagged beside it, and the results
-of checking an answer's sentences."""
+"""What an answer can be, and the results of checking its sentences (the flags raised are
+`agent.flags`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
+from agent.flags import Flag
 from agent.grounding.sentences import is_claim
 from knowledge.types import Passage
 
 
-class AnswerMode(Enum):
+class AnswerMode(StrEnum):
     GENERATED = "generated"  # the model's words, verified sentence by sentence
     EXTRACTIVE = "extractive"  # sentences quoted from the passages
     ABSTAINED = "abstained"  # the knowledge base had no adequate evidence
-
-
-class FlagKind(Enum):
-    UNSUPPORTED = "unsupported_sentence"
-    UNCITED = "uncited_sentence"
-    INVALID_CITATION = "invalid_citation"
-    NUMBER_NOT_FOUND = "number_not_in_source"
-    ABSTAINED = "abstained"
-    NOT_COVERED = "not_covered"  # a question (or one of its parts) the guidelines do not address
-    FALLBACK = "extractive_fallback"
-    INTERACTION = "interaction"
-    ALLERGY = "allergy"
-    IMAGE = "image"
-    STEP_BUDGET = "step_budget"
-    ENGINE = "engine"
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: FlagKind
-    message: str
-    sentence: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.grounding.flags import Citation, Flag, FlagKind, SentenceCheck, Verification
+from agent.flags import Flag, FlagKind
+from agent.grounding.flags import Citation, SentenceCheck, Verification
 from agent.grounding.sentences import (
     is_claim,
     markers_in,

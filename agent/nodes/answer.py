@@ -11,15 +11,8 @@ from agent.context import Context
 from agent.events import (
     TokenEvent,
 )
-from agent.grounding import (
-    AnswerMode,
-    Flag,
-    FlagKind,
-    Quote,
-    choose_quotes,
-    not_covered_text,
-    quoted_text,
-)
+from agent.flags import Flag, FlagKind
+from agent.grounding import AnswerMode, Quote, choose_quotes, not_covered_text, quoted_text
 from agent.llm import (
     ImageInput,
     LLMError,

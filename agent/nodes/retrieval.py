@@ -9,10 +9,7 @@ from typing import Any
 
 from agent.context import Context
 from agent.coverage import judge
-from agent.grounding import (
-    Flag,
-    FlagKind,
-)
+from agent.flags import Flag, FlagKind
 from agent.questions import question_parts
 from agent.state import State, case_of, judgement_dict, passage_of, raise_flag
 from knowledge.errors import KnowledgeError

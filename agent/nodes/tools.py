@@ -15,10 +15,7 @@ from agent.events import (
     ToolResultEvent,
     ToolTrace,
 )
-from agent.grounding import (
-    Flag,
-    FlagKind,
-)
+from agent.flags import Flag, FlagKind
 from agent.llm import (
     LLMError,
     ToolSpec,

@@ -15,14 +15,8 @@ from agent.events import (
     ToolTrace,
     TurnResult,
 )
-from agent.grounding import (
-    NOTICE,
-    AnswerMode,
-    Citation,
-    Flag,
-    FlagKind,
-    verify,
-)
+from agent.flags import Flag, FlagKind
+from agent.grounding import NOTICE, AnswerMode, Citation, verify
 from agent.nodes.answer import extractive
 from agent.prompts import given_passages
 from agent.questions import QuestionPart, conversation_topic

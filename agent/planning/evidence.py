@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from agent.case import Case
 from agent.coverage import Judgement, TopicWeights, score_sentences
+from agent.flags import FlagKind
 from agent.grounding import choose_quotes, supported
 from agent.llm import Message
 from agent.planning.models import (
@@ -150,7 +151,7 @@ def checked_options(
             )
             flags.append(
                 PlanFlag(
-                    kind="removed_option",
+                    kind=FlagKind.REMOVED_OPTION,
                     message=f"An option for {problem!r} {reason} and was removed.",
                 )
             )
@@ -181,7 +182,7 @@ def found_items(
     if len(kept) < len(items):
         flags.append(
             PlanFlag(
-                kind="removed_text",
+                kind=FlagKind.REMOVED_TEXT,
                 message=f"{len(items) - len(kept)} {what} item(s) for {problem} were not found "
                 "in the passages and were removed.",
             )

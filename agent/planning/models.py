@@ -6,22 +6,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from agent.grounding import NOTICE, FlagKind
+from agent.flags import FlagKind
+from agent.grounding import NOTICE, AnswerMode
 
 MAX_PROBLEMS = 6
-# Flags a clinician must see first come first.
-NOT_COVERED = FlagKind.NOT_COVERED.value
-SEVERITY = {
-    "allergy": 0,
-    "interaction": 1,
-    "duplicate": 1,
-    "renal_dose": 2,
-    "engine": 3,
-    "not_checked": 3,
-    NOT_COVERED: 4,
-}
 PASSAGES_PER_PROBLEM = 4
 SEARCHED_PER_PROBLEM = 8  # judged for coverage; the addressing ones (up to 4) are used
 PLAN_TOKENS = 900
@@ -126,11 +116,14 @@ class PlanProblem(BaseModel):
 class PlanFlag(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    # interaction, allergy, duplicate, renal_dose, not_checked, removed_option, removed_text,
-    # fallback, engine, not_covered
-    kind: str
+    kind: FlagKind
     message: str
     drugs: list[str] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def severity(self) -> str:
+        return self.kind.severity.label
 
 
 class Calculation(BaseModel):
@@ -146,7 +139,7 @@ class Plan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     case_summary: str
-    mode: str
+    mode: AnswerMode
     problems: list[PlanProblem]
     follow_up: list[str]
     open_questions: list[str]
@@ -160,10 +153,10 @@ class Plan(BaseModel):
             "",
             f"**Case:** {self.case_summary}",
         ]
-        lines += ["", f"_Produced in {self.mode} mode._"]
+        lines += ["", f"_Produced in {self.mode.value} mode._"]
         if self.flags:
             lines += ["", "## Safety flags", ""]
-            lines += [f"- **{flag.kind.replace('_', ' ')}**: {flag.message}" for flag in self.flags]
+            lines += [f"- **{flag.kind.label}**: {flag.message}" for flag in self.flags]
         if self.calculations:
             lines += ["", "## Calculations", ""]
             for calc in self.calculations:

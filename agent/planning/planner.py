@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.case import Case, CaseError
 from agent.coverage import CoverageModel, judge
+from agent.flags import FlagKind
 from agent.grounding import AnswerMode, source_label
 from agent.llm import LLMClient, LLMError
 from agent.planning.evidence import (
@@ -32,11 +33,9 @@ from agent.planning.evidence import (
 )
 from agent.planning.models import (
     MAX_PROBLEMS,
-    NOT_COVERED,
     PASSAGES_PER_PROBLEM,
     PLAN_TOKENS,
     SEARCHED_PER_PROBLEM,
-    SEVERITY,
     Plan,
     PlanDraft,
     PlanFlag,
@@ -136,7 +135,7 @@ def plan_treatment(
             nearest = judgement.nearest_titles()
             flags.append(
                 PlanFlag(
-                    kind=NOT_COVERED,
+                    kind=FlagKind.NOT_COVERED,
                     message=f"The guidelines in this knowledge base do not address {problem!r}"
                     + (f"; nearest: {nearest}." if nearest else "."),
                 )
@@ -156,7 +155,9 @@ def plan_treatment(
             )
             mode = AnswerMode.GENERATED
         except LLMError as exc:
-            flags.append(PlanFlag(kind="engine", message=f"{exc} The plan quotes the passages."))
+            flags.append(
+                PlanFlag(kind=FlagKind.ENGINE, message=f"{exc} The plan quotes the passages.")
+            )
     if draft is None:
         draft = extractive_draft(covered, evidence, passages, kb)
 
@@ -185,7 +186,7 @@ def plan_treatment(
         if not options and mode is AnswerMode.GENERATED:
             flags.append(
                 PlanFlag(
-                    kind="fallback",
+                    kind=FlagKind.FALLBACK,
                     message=f"The model gave no supported option for {problem!r}; the options "
                     "quote the passages.",
                 )
@@ -199,7 +200,7 @@ def plan_treatment(
         if not options:
             flags.append(
                 PlanFlag(
-                    kind=NOT_COVERED,
+                    kind=FlagKind.NOT_COVERED,
                     message=f"No passage sentence gives an option for {problem!r}.",
                 )
             )
@@ -240,10 +241,10 @@ def plan_treatment(
     flags += renal_flags(case, calculations)
     if interactions_dir is not None or interactions_dirs:
         flags += safety_flags(case, plan_problems, interactions_dir, interactions_dirs)
-    flags.sort(key=lambda flag: SEVERITY.get(flag.kind, len(SEVERITY)))
+    flags.sort(key=lambda flag: flag.kind.rank)  # what a clinician must see first, first
     return Plan(
         case_summary=case.summary(),
-        mode=mode.value,
+        mode=mode,
         problems=plan_problems,
         follow_up=follow_up,
         open_questions=questions,

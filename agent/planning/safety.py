@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.case import Case, calculator_calls
+from agent.flags import FlagKind
 from agent.planning.models import Calculation, PlanFlag, PlanProblem
 
 
@@ -44,24 +45,26 @@ def safety_flags(
     try:
         table = InteractionKnowledge.load(folder, extra_dirs)
     except ToolError as exc:
-        return [PlanFlag(kind="interaction", message=f"Interactions were not checked: {exc}")]
+        return [
+            PlanFlag(kind=FlagKind.INTERACTION, message=f"Interactions were not checked: {exc}")
+        ]
     medications = plan_medications(case, problems, table)
     report = check_interactions(medications, case.allergies, table=table)
     flags = [
         PlanFlag(
-            kind="interaction",
+            kind=FlagKind.INTERACTION,
             message=item.describe(),
             drugs=[item.drug_a, item.drug_b],
         )
         for item in report.interactions
     ]
     flags += [
-        PlanFlag(kind="allergy", message=item.reason, drugs=[item.medication])
+        PlanFlag(kind=FlagKind.ALLERGY, message=item.reason, drugs=[item.medication])
         for item in report.allergy_conflicts
     ]
     flags += [
         PlanFlag(
-            kind="duplicate",
+            kind=FlagKind.DUPLICATE,
             message=f"{given}: the same drug as another of the listed medications; check for "
             "duplicate therapy.",
         )
@@ -71,7 +74,7 @@ def safety_flags(
         # what no table knows was not checked at all: said, so that no flag is not read as safe
         flags.append(
             PlanFlag(
-                kind="not_checked",
+                kind=FlagKind.NOT_CHECKED,
                 message=f"Not on any interaction table consulted, so not checked: "
                 f"{'; '.join(report.unrecognised)}. {report.scope}",
                 drugs=list(report.unrecognised),
@@ -111,7 +114,7 @@ def renal_flags(case: Case, calculations: Sequence[Calculation]) -> list[PlanFla
     level = "below 30" if min(values) < 30 else "below 60"
     return [
         PlanFlag(
-            kind="renal_dose",
+            kind=FlagKind.RENAL_DOSE,
             message=f"Renal function {level}: {' and '.join(measured)}{basis}. Check each "
             "drug's renal dosing (its labelling or a renal dosing reference) before it is "
             "started or continued; this flag does not say which drugs need a change.",

@@ -345,7 +345,7 @@ def test_invented_plan_content_is_removed_and_the_options_fall_back_to_quotes(
     assert all("Venflumefilamol" not in o.treatment for o in problem.options)
     assert problem.contraindications == [] and plan.follow_up == []
     kinds = [f.kind for f in plan.flags]
-    assert kinds.count("removed_option") == 2 and "fallback" in kinds
+    assert kinds.count("removed_option") == 2 and "extractive_fallback" in kinds
     assert kinds.count("removed_text") == 2
     assert plan.mode == "extractive"  # nothing the model wrote survived
     assert "Venflumefilamol" not in plan.to_markdown()
@@ -393,7 +393,7 @@ def test_supported_plan_options_from_the_model_are_kept(
         "Venlafaxine 75 mg per day reduced hot flash scores"
     ]
     assert problem.monitoring == ["hot flash scores"]
-    assert not {"removed_option", "fallback", "removed_text"} & {f.kind for f in plan.flags}
+    assert not {"removed_option", "extractive_fallback", "removed_text"} & {f.kind for f in plan.flags}
 
 
 class ScriptedToolChooser(LLMClient):

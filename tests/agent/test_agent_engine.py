@@ -13,6 +13,7 @@ import pytest
 from agent.case import parse_case
 from agent.engine import EngineStatus, free_port
 from agent.events import AgentEvent, FinalEvent, TokenEvent, TurnResult
+from agent.flags import FlagKind
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
 from agent.llm import LLMClient, LLMConfig
@@ -126,7 +127,7 @@ def test_fhir_case_plan_with_the_engine_is_valid_cited_and_flags_the_interaction
     data = json.loads(plan.model_dump_json())
     assert data["mode"] in ("generated", "extractive")
     if data["mode"] == "extractive":  # the model failed or nothing it wrote was supported:
-        assert {f["kind"] for f in data["flags"]} & {"engine", "fallback"}  # said so
+        assert {f["kind"] for f in data["flags"]} & {"engine", "extractive_fallback"}  # said so
     for problem in data["problems"]:
         for option in problem["options"]:
             assert option["citations"], "an option without a citation reached the plan"
@@ -165,7 +166,7 @@ def test_a_plan_with_the_engine_has_options_only_for_the_problem_the_guidelines_
     assert {c.url for o in covered.options for c in o.citations} == {hot_flashes}
     assert not uncovered.covered and uncovered.options == [] and uncovered.nearest
     assert uncovered.contraindications == [] and uncovered.monitoring == []
-    assert [f.kind for f in plan.flags].count("not_covered") == 1
+    assert [f.kind for f in plan.flags].count(FlagKind.NOT_COVERED) == 1
     assert plan.mode in ("generated", "extractive")
     for option in covered.options:  # a strength of evidence only where the source states it
         if option.strength_of_evidence != "not stated in the source":

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.flags import FlagKind
 from agent.grounding import (
-    FlagKind,
     evidence_strength,
     is_claim,
     looks_like_instruction,

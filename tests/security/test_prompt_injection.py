@@ -32,11 +32,11 @@ import pytest
 
 from agent.engine import EngineStatus
 from agent.events import AgentEvent, FinalEvent, FlagEvent, ToolCallEvent, TurnResult
+from agent.flags import FlagKind
 from agent.graph import Agent
 from agent.grounding import (
     INSTRUCTION_REMOVED,
     AnswerMode,
-    FlagKind,
     looks_like_instruction,
     markers_in,
     passages_block,

@@ -28,14 +28,14 @@ from agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from agent.grounding import NOTICE, Citation, Flag
+from agent.flags import Flag
+from agent.grounding import NOTICE, Citation
 from agent.service import (
     USER_ERRORS,
     Service,
 )
 from ui.web.forms import CaseForm, corpora_of, exports_dir, sources_of, split_list
 from ui.web.rendering import (
-    FLAG_ICONS,
     MODE_LABELS,
     citations_html,
     escape,
@@ -143,10 +143,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             return read, f"⚠️ {exc}", "", None
         read = reading.to_markdown()
         markdown = result.to_markdown()
-        lines = [
-            f"- {FLAG_ICONS.get(f.kind, '⚠️')} **{f.kind.replace('_', ' ')}**: {f.message}"
-            for f in result.flags
-        ]
+        lines = [flags_markdown(result.flags)] if result.flags else []
         folder: Path | None = None
         try:
             folder = Path(tempfile.mkdtemp(prefix="plan-", dir=exports_dir(agent)))

@@ -7,9 +7,10 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from agent.grounding import Citation, Flag
+from agent.flags import FlagKind
+from agent.grounding import Citation
 from agent.service import (
     Passage,
 )
@@ -27,17 +28,35 @@ CSS = """
 .provenance { font-size: 0.85em; color: #64748b; }
 .passage mark { background: #fde68a; }
 """
-FLAG_ICONS = {
-    "abstained": "⚪",
-    "not_covered": "⚪",
-    "interaction": "⛔",
-    "allergy": "⛔",
-    "duplicate": "⚠️",
-    "renal_dose": "⚠️",
-    "not_checked": "❔",
-    "image": "🖼️",
-    "engine": "⚙️",
+# Every kind has its icon (a test checks), so a new kind cannot be shown without one.
+FLAG_ICONS: dict[FlagKind, str] = {
+    FlagKind.ALLERGY: "⛔",
+    FlagKind.INTERACTION: "⛔",
+    FlagKind.DUPLICATE: "⚠️",
+    FlagKind.RENAL_DOSE: "⚠️",
+    FlagKind.UNSUPPORTED: "⚠️",
+    FlagKind.NUMBER_NOT_FOUND: "⚠️",
+    FlagKind.INVALID_CITATION: "⚠️",
+    FlagKind.UNCITED: "⚠️",
+    FlagKind.IMAGE: "🖼️",
+    FlagKind.NOT_CHECKED: "❔",
+    FlagKind.NOT_COVERED: "⚪",
+    FlagKind.ABSTAINED: "⚪",
+    FlagKind.REMOVED_OPTION: "⚠️",
+    FlagKind.REMOVED_TEXT: "⚠️",
+    FlagKind.FALLBACK: "⚠️",
+    FlagKind.ENGINE: "⚙️",
+    FlagKind.STEP_BUDGET: "⚠️",
 }
+
+
+class Flagged(Protocol):
+    """A flag of an answer (`Flag`) or of a plan (`PlanFlag`)."""
+
+    @property
+    def kind(self) -> FlagKind: ...
+    @property
+    def message(self) -> str: ...
 
 
 def escape(text: str | None) -> str:
@@ -71,13 +90,13 @@ def citations_html(citations: Sequence[Citation]) -> str:
     return "<div class='citations'><h4>Sources</h4>" + "".join(items) + "</div>"
 
 
-def flags_markdown(flags: Sequence[Flag]) -> str:
+def flags_markdown(flags: Sequence[Flagged]) -> str:
+    """One line per flag, the severest first (in the order raised within a severity)."""
     lines = []
-    for flag in flags:
-        icon = FLAG_ICONS.get(flag.kind.value, "⚠️")
-        label = flag.kind.value.replace("_", " ")
-        sentence = f' — "{flag.sentence}"' if flag.sentence else ""
-        lines.append(f"- {icon} **{label}**: {flag.message}{sentence}")
+    for flag in sorted(flags, key=lambda f: f.kind.severity):
+        sentence = getattr(flag, "sentence", None)
+        quoted = f' — "{sentence}"' if sentence else ""
+        lines.append(f"- {FLAG_ICONS[flag.kind]} **{flag.kind.label}**: {flag.message}{quoted}")
     return "\n".join(lines)
 
 

@@ -11,7 +11,8 @@ from typing import Any, cast
 import gradio as gr
 import pytest
 
-from agent.grounding import Citation, Flag, FlagKind
+from agent.flags import Flag, FlagKind
+from agent.grounding import Citation
 from agent.service import Service
 from tests.agent.test_grounding import passage
 from ui.web import (
@@ -57,6 +58,25 @@ def test_flags_are_listed_with_their_kind() -> None:
     )
     assert "⛔ **interaction**" in text and "simvastatin + clarithromycin" in text
     assert "**unsupported sentence**" in text and '"Warfarin is safe [1]."' in text
+
+
+def test_flags_show_the_severest_first_each_kind_with_its_icon() -> None:
+    from agent.planning import PlanFlag
+    from ui.web.rendering import FLAG_ICONS
+
+    assert set(FLAG_ICONS) == set(FlagKind)
+    text = flags_markdown(
+        [
+            Flag(FlagKind.ENGINE, "The model is not reachable."),
+            Flag(FlagKind.NOT_COVERED, "Atrial fibrillation is not covered."),
+            PlanFlag(kind=FlagKind.ALLERGY, message="Penicillin allergy.", drugs=["amoxicillin"]),
+        ]
+    )
+    assert [line.split("**")[1] for line in text.splitlines()] == [
+        "allergy",
+        "not covered",
+        "engine",
+    ]
 
 
 def test_the_case_form_becomes_the_json_the_agent_reads() -> None:
