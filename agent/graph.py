@@ -58,7 +58,7 @@ from agent.nodes.retrieval import coverage, intake, retrieve
 from agent.nodes.tools import agent_step, run_tools
 from agent.nodes.verify import final, verify_answer
 from agent.settings import Settings
-from agent.state import InputState, State, flag_dict
+from agent.state import CHECKPOINT_TYPES, InputState, State
 from knowledge.base import KnowledgeBase
 from tools.errors import ToolError
 from tools.imaging.decode import ImageStudy, read_image
@@ -78,6 +78,7 @@ class Agent:
         *,
         model_name: str | None = None,
     ) -> None:
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         self.settings = settings
@@ -88,7 +89,9 @@ class Agent:
         self._connection = sqlite3.connect(
             settings.data_dir / "sessions.sqlite", check_same_thread=False
         )
-        self.checkpointer = SqliteSaver(self._connection)
+        # a checkpoint builds only the state's own types when read (never what it names)
+        serde = JsonPlusSerializer(allowed_msgpack_modules=list(CHECKPOINT_TYPES))
+        self.checkpointer = SqliteSaver(self._connection, serde=serde)
         self.audit = AuditLog(settings.data_dir / "audit.sqlite")
         self.coverage_model = CoverageModel.load(settings.coverage_model)
         self._images: dict[str, dict[str, ImageStudy]] = {}
@@ -146,7 +149,7 @@ class Agent:
             "session_id": session,
             "new_images": image_ids,
             "new_case": case_json,
-            "intake_flags": [flag_dict(flag) for flag in flags],
+            "intake_flags": flags,
         }
         config = {"configurable": {"thread_id": session}}
         # The final node writes the audit row, then LangGraph commits the turn to the session

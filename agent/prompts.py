@@ -16,7 +16,7 @@ from agent.llm import (
     ToolSpec,
     tools_prompt_chars,
 )
-from agent.state import State, case_of, passage_of
+from agent.state import State, case_of
 from knowledge.types import Passage
 
 HISTORY_TURNS = 2  # earlier exchanges given to the model for follow-up questions
@@ -55,7 +55,7 @@ def request_chars(messages: Sequence[Message]) -> int:
 def given_passages(state: State) -> list[Passage]:
     """The passages the model's answer prompt held (those that fit its context), best
     first: what its citation markers number."""
-    passages = [passage_of(p) for p in state.get("passages") or []]
+    passages = list(state.get("passages") or [])
     return passages[: state.get("given") or None]  # 0: no generated answer, all of them
 
 
@@ -74,7 +74,7 @@ def prompt_messages(
     base = ctx.settings.request_chars(min(writes, TOOL_CALL_MAX_TOKENS) if tools else writes)
     base -= request_chars(fixed) + MESSAGE_MARKUP_CHARS
     base -= tools_prompt_chars(tools, compact=ctx.settings.llm_url is None) if tools else 0
-    passages = [passage_of(p) for p in state.get("passages") or []]
+    passages = list(state.get("passages") or [])
     least = len(passages_block(passages[:1])) if passages and not tools else 0
     history = [
         Message("user" if turn["role"] == "user" else "assistant", turn["content"][:600])
@@ -107,10 +107,10 @@ def data_parts(ctx: Context, state: State, excerpt: int) -> list[str]:
     # replaced by a notice and nothing can close the quotes.
     if case is not None:
         parts.append(f'Case (data): """{quoted_data(case.summary())}"""')
-    results = [t for t in state.get("trace") or [] if t["ok"]]
+    results = [t for t in state.get("trace") or [] if t.ok]
     if results:
         parts.append(
             "Tool results (data):\n"
-            + "\n".join(f"{t['name']}: {quoted_data(t['content'][:excerpt])}" for t in results)
+            + "\n".join(f"{t.name}: {quoted_data(t.content[:excerpt])}" for t in results)
         )
     return parts

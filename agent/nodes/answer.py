@@ -12,13 +12,13 @@ from agent.events import (
     TokenEvent,
 )
 from agent.flags import Flag, FlagKind
-from agent.grounding import AnswerMode, Quote, choose_quotes, not_covered_text, quoted_text
+from agent.grounding import AnswerMode, choose_quotes, not_covered_text, quoted_text
 from agent.llm import (
     ImageInput,
     LLMError,
 )
 from agent.prompts import prompt_messages
-from agent.state import State, emit, joined, passage_of, quote_parts, raise_flag
+from agent.state import PartState, State, emit, joined, raise_flag
 
 
 def answer(ctx: Context, state: State) -> dict[str, Any]:
@@ -29,25 +29,22 @@ def answer(ctx: Context, state: State) -> dict[str, Any]:
             f"{state['retrieval_error']}"
         )
         emit(TokenEvent(answer))
-        return {"answer": answer, "mode": AnswerMode.ABSTAINED.value, "flags": flags}
+        return {"answer": answer, "mode": AnswerMode.ABSTAINED, "flags": flags}
     parts = state.get("parts") or []
     preface = image_preface(ctx, state, flags)
     notes = "\n\n".join(
-        not_covered_text(
-            part["text"] if len(parts) > 1 else None,
-            [passage_of(p) for p in part["nearest"]],
-        )
+        not_covered_text(part.text if len(parts) > 1 else None, part.nearest)
         for part in parts
-        if not part["about_image"] and not part["covered"]
+        if not part.about_image and not part.covered
     )
-    covered = [part for part in parts if not part["about_image"] and part["covered"]]
+    covered = [part for part in parts if part.answerable]
     update: dict[str, Any] = {"preface": preface, "notes": notes, "flags": flags}
     if preface:
         emit(TokenEvent(preface))
     if not covered:
         if notes:
             emit(TokenEvent(f"\n\n{notes}" if preface else notes))
-        return {**update, "answer": "", "mode": AnswerMode.ABSTAINED.value}
+        return {**update, "answer": "", "mode": AnswerMode.ABSTAINED}
     if preface:
         emit(TokenEvent("\n\n"))
     if ctx.settings.extractive_answers or ctx.llm is None:
@@ -60,7 +57,7 @@ def answer(ctx: Context, state: State) -> dict[str, Any]:
 
 
 def generated(
-    ctx: Context, state: State, covered: list[dict[str, Any]], flags: list[dict[str, Any]]
+    ctx: Context, state: State, covered: list[PartState], flags: list[Flag]
 ) -> dict[str, Any]:
     """The model's answer to the covered parts, from the passages that address them."""
     started = time.perf_counter()
@@ -68,8 +65,8 @@ def generated(
     asked = list(covered)
     images = image_inputs(ctx, state) if ctx.settings.llm_multimodal else []
     if images:  # a model that reads images answers the parts about them too
-        asked = [p for p in state.get("parts") or [] if p["about_image"] or p["covered"]]
-    question = " ".join(part["text"] for part in asked)
+        asked = [p for p in state.get("parts") or [] if p.about_image or p.covered]
+    question = " ".join(part.text for part in asked)
     prompt = prompt_messages(ctx, {**state, "question": question})
     assert prompt is not None  # an answer's request always has its question and a passage
     messages, given = prompt
@@ -90,41 +87,37 @@ def generated(
     return {
         "answer": text,
         "model_answer": text,
-        "mode": AnswerMode.GENERATED.value,
+        "mode": AnswerMode.GENERATED,
         "flags": flags,
         "llm_s": llm_s,
         "given": len(given),
     }
 
 
-def extractive(ctx: Context, state: State, flags: list[dict[str, Any]]) -> dict[str, Any]:
+def extractive(ctx: Context, state: State, flags: list[Flag]) -> dict[str, Any]:
     """Sentences quoted from the passages that address each covered part."""
-    passages = [passage_of(p) for p in state.get("passages") or []]
+    passages = list(state.get("passages") or [])
     markers = {p.id: number for number, p in enumerate(passages, start=1)}
     by_id = {p.id: p for p in passages}
-    covered = [p for p in state.get("parts") or [] if not p["about_image"] and p["covered"]]
+    covered = [p for p in state.get("parts") or [] if p.answerable]
     blocks: list[str] = []
     for part in covered:
         quotes = choose_quotes(
-            [
-                Quote(passage=by_id[passage_id], **rest)
-                for passage_id, rest in (quote_parts(q) for q in part["quotes"])
-                if passage_id in by_id
-            ]
+            [q.quote(by_id[q.passage_id]) for q in part.quotes if q.passage_id in by_id]
         )
         if not quotes:
             continue
         block = quoted_text(quotes, markers)
-        blocks.append(f"**{part['text']}**\n\n{block}" if len(covered) > 1 else block)
+        blocks.append(f"**{part.text}**\n\n{block}" if len(covered) > 1 else block)
     if not blocks:
         raise_flag(flags, Flag(FlagKind.ABSTAINED, "No passage sentence answers the question."))
-        nearest = [p for part in covered for p in part["nearest"]][:3]
-        answer = not_covered_text(None, [passage_of(p) for p in nearest])
+        nearest = [p for part in covered for p in part.nearest][:3]
+        answer = not_covered_text(None, nearest)
         emit(TokenEvent(answer))
-        return {"answer": "", "notes": answer, "mode": AnswerMode.ABSTAINED.value}
+        return {"answer": "", "notes": answer, "mode": AnswerMode.ABSTAINED}
     answer = "\n\n".join(blocks)
     emit(TokenEvent(answer))
-    return {"answer": answer, "mode": AnswerMode.EXTRACTIVE.value, "flags": flags}
+    return {"answer": answer, "mode": AnswerMode.EXTRACTIVE, "flags": flags}
 
 
 def image_inputs(ctx: Context, state: State) -> list[ImageInput]:
@@ -141,18 +134,18 @@ def image_inputs(ctx: Context, state: State) -> list[ImageInput]:
     return rendered
 
 
-def image_preface(ctx: Context, state: State, flags: list[dict[str, Any]]) -> str:
+def image_preface(ctx: Context, state: State, flags: list[Flag]) -> str:
     """What the imaging tools found this turn; first, unless the served model reads
     images, that no model read the image itself."""
     from tools.imaging.analysis import ImageAnalysis
 
     analyses = [
-        ImageAnalysis.model_validate_json(t["content"])
+        ImageAnalysis.model_validate_json(t.content)
         for t in state.get("trace") or []
-        if t["name"] == "analyze_image" and t["ok"]
+        if t.name == "analyze_image" and t.ok
     ]
     if not analyses:
-        if any(part["about_image"] for part in state.get("parts") or []):
+        if any(part.about_image for part in state.get("parts") or []):
             return (
                 "The question refers to an image, but no readable image is attached to "
                 "this turn, so that part cannot be answered: attach a DICOM, PNG or JPEG."

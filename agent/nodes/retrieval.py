@@ -3,7 +3,6 @@ whether the knowledge base addresses each part."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -11,7 +10,7 @@ from agent.context import Context
 from agent.coverage import judge
 from agent.flags import Flag, FlagKind
 from agent.questions import question_parts
-from agent.state import State, case_of, judgement_dict, passage_of, raise_flag
+from agent.state import PartState, State, case_of, raise_flag
 from knowledge.errors import KnowledgeError
 from knowledge.types import Passage
 
@@ -63,8 +62,7 @@ def retrieve(ctx: Context, state: State) -> dict[str, Any]:
         return {"parts": [], "passages": [], "flags": flags, "retrieval_error": str(exc)}
     return {
         "parts": [
-            {**dataclasses.asdict(part), "found": [dataclasses.asdict(p) for p in passages]}
-            for part, passages in zip(parts, found, strict=True)
+            PartState.searched(part, passages) for part, passages in zip(parts, found, strict=True)
         ],
         "flags": flags,
         "retrieval_error": None,
@@ -76,24 +74,24 @@ def coverage(ctx: Context, state: State) -> dict[str, Any]:
     those of documents that address a covered part; each part that is not covered gets a
     flag naming the nearest guidelines (never the question's words: flags are audited)."""
     flags = list(state.get("flags") or [])
-    parts = [dict(part) for part in state.get("parts") or []]
-    found = [[passage_of(p) for p in part.pop("found")] for part in parts]
-    guideline = [(part, f) for part, f in zip(parts, found, strict=True) if not part["about_image"]]
+    parts = list(state.get("parts") or [])
+    guideline = [n for n, part in enumerate(parts) if not part.about_image]
     kept: dict[str, Passage] = {}
     if not guideline:  # nothing to judge (a failed search, or image parts only): the
         # store is not asked again
         return {"parts": parts, "passages": [], "flags": flags}
     vocabulary = ctx.kb.vocabulary()  # once: it asks the store for its version
-    for number, (part, passages) in enumerate(guideline, start=1):
+    for number, index in enumerate(guideline, start=1):
+        part = parts[index]
         judgement = judge(
-            part["query"],
-            passages,
+            part.query,
+            part.found,
             vocabulary=vocabulary,
             embedder=ctx.kb.embedder,
             model=ctx.coverage_model,
             min_dense=ctx.settings.abstain_threshold,
         )
-        part.update(judgement_dict(judgement))
+        parts[index] = part.judged(judgement)
         for passage in judgement.addressing_passages():
             kept.setdefault(passage.id, passage)
         if not judgement.covered:
@@ -110,6 +108,6 @@ def coverage(ctx: Context, state: State) -> dict[str, Any]:
             )
     return {
         "parts": parts,
-        "passages": [dataclasses.asdict(p) for p in kept.values()],
+        "passages": list(kept.values()),
         "flags": flags,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -21,7 +20,7 @@ from agent.llm import (
     ToolSpec,
 )
 from agent.prompts import prompt_messages
-from agent.state import State, case_of, emit, passage_of, raise_flag
+from agent.state import PendingCall, State, case_of, emit, raise_flag
 from agent.toolbox import image_flags, interaction_flags, turn_tools
 from knowledge.types import Passage
 
@@ -79,14 +78,14 @@ def model_choice(ctx: Context, state: State) -> dict[str, Any]:
         llm_s = state.get("llm_s", 0.0) + time.perf_counter() - started
     if call is None:
         return {"pending": [], "llm_s": llm_s}
-    pending = [{"name": call.name, "args": call.arguments, "by": "model"}]
+    pending = [PendingCall(call.name, call.arguments, "model")]
     return {"pending": pending, "steps": steps + 1, "llm_s": llm_s}
 
 
-def policy_calls(ctx: Context, state: State) -> list[dict[str, Any]]:
+def policy_calls(ctx: Context, state: State) -> list[PendingCall]:
     """The tools that always run: they depend only on attachments and the case."""
-    calls: list[dict[str, Any]] = [
-        {"name": "analyze_image", "args": {"image": image_id}, "by": "policy"}
+    calls = [
+        PendingCall("analyze_image", {"image": image_id}, "policy")
         for image_id in state.get("image_ids") or []
     ]
     case = case_of(state)
@@ -94,14 +93,9 @@ def policy_calls(ctx: Context, state: State) -> list[dict[str, Any]]:
         if case.medications and (
             ctx.settings.interactions_dir is not None or ctx.settings.interactions_dirs
         ):
-            calls.append(
-                {
-                    "name": "check_interactions",
-                    "args": {"medications": case.medications, "allergies": case.allergies},
-                    "by": "policy",
-                }
-            )
-        calls += [{**call, "by": "policy"} for call in calculator_calls(case)]
+            arguments = {"medications": case.medications, "allergies": case.allergies}
+            calls.append(PendingCall("check_interactions", arguments, "policy"))
+        calls += [PendingCall(c["name"], c["args"], "policy") for c in calculator_calls(case)]
     return calls
 
 
@@ -109,16 +103,16 @@ def run_tools(ctx: Context, state: State) -> dict[str, Any]:
     toolbox = turn_tools(ctx, state)
     trace = list(state.get("trace") or [])
     flags = list(state.get("flags") or [])
-    passages = [passage_of(p) for p in state.get("passages") or []]
+    passages = list(state.get("passages") or [])
     for call in state.get("pending") or []:
         call_id = f"call-{len(trace) + 1}"
-        emit(ToolCallEvent(call_id, call["name"], call["args"], call["by"]))
-        tool = toolbox.get(call["name"])
+        emit(ToolCallEvent(call_id, call.name, call.args, call.by))
+        tool = toolbox.get(call.name)
         if tool is None:
-            content, ok, artifact = f"There is no tool called {call['name']!r}.", False, None
+            content, ok, artifact = f"There is no tool called {call.name!r}.", False, None
         else:
             message = tool.invoke(
-                {"type": "tool_call", "id": call_id, "name": tool.name, "args": call["args"]}
+                {"type": "tool_call", "id": call_id, "name": tool.name, "args": call.args}
             )
             assert isinstance(message, ToolMessage)
             content = str(message.content)
@@ -129,10 +123,10 @@ def run_tools(ctx: Context, state: State) -> dict[str, Any]:
             png = artifact.get("png")
             for flag in image_flags(artifact.get("analysis")):
                 raise_flag(flags, flag)
-        if ok and call["name"] == "check_interactions":
+        if ok and call.name == "check_interactions":
             for flag in interaction_flags(content):
                 raise_flag(flags, flag)
-        if ok and call["name"] == "search_guidelines" and isinstance(artifact, list):
+        if ok and call.name == "search_guidelines" and isinstance(artifact, list):
             # the model's own searches add passages only from documents that address the
             # question: coverage decided which those are
             known = {p.id for p in passages}
@@ -144,15 +138,11 @@ def run_tools(ctx: Context, state: State) -> dict[str, Any]:
                 and p.id not in known
                 and (p.corpus, p.doc_id) in documents
             ]
-        emit(ToolResultEvent(call_id, call["name"], content, ok, png))
-        trace.append(
-            dataclasses.asdict(
-                ToolTrace(call_id, call["name"], call["args"], content, ok, call["by"])
-            )
-        )
+        emit(ToolResultEvent(call_id, call.name, content, ok, png))
+        trace.append(ToolTrace(call_id, call.name, call.args, content, ok, call.by))
     return {
         "trace": trace,
         "flags": flags,
         "pending": [],
-        "passages": [dataclasses.asdict(p) for p in passages],
+        "passages": passages,
     }

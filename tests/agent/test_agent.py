@@ -393,7 +393,9 @@ def test_supported_plan_options_from_the_model_are_kept(
         "Venlafaxine 75 mg per day reduced hot flash scores"
     ]
     assert problem.monitoring == ["hot flash scores"]
-    assert not {"removed_option", "extractive_fallback", "removed_text"} & {f.kind for f in plan.flags}
+    assert not {"removed_option", "extractive_fallback", "removed_text"} & {
+        f.kind for f in plan.flags
+    }
 
 
 class ScriptedToolChooser(LLMClient):
