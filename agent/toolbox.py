@@ -55,7 +55,7 @@ def image_flags(analysis: Any) -> list[Flag]:
 
 
 def interaction_flags(content: str) -> list[Flag]:
-    from tools.interactions import InteractionFlag
+    from tools.interactions import AllergyFlag, InteractionFlag
 
     try:
         report = json.loads(content)
@@ -66,12 +66,7 @@ def interaction_flags(content: str) -> list[Flag]:
         for item in report.get("interactions", [])
     ]
     flags += [
-        Flag(
-            FlagKind.ALLERGY,
-            f"{item['medication']} conflicts with the recorded allergy to {item['allergy']}"
-            + (f" ({item['reason']})" if item.get("reason") else "")
-            + ".",
-        )
+        Flag(FlagKind.ALLERGY, AllergyFlag.model_validate(item).describe())
         for item in report.get("allergy_conflicts", [])
     ]
     return flags

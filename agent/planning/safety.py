@@ -59,7 +59,7 @@ def safety_flags(
         for item in report.interactions
     ]
     flags += [
-        PlanFlag(kind=FlagKind.ALLERGY, message=item.reason, drugs=[item.medication])
+        PlanFlag(kind=FlagKind.ALLERGY, message=item.describe(), drugs=[item.medication])
         for item in report.allergy_conflicts
     ]
     flags += [

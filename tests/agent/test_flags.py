@@ -42,3 +42,19 @@ def test_a_plan_reads_back_from_its_json_with_typed_kinds_and_mode() -> None:
     assert data["mode"] == "extractive" and data["flags"][0]["severity"] == "stop"
     again = Plan.model_validate(data)
     assert again.mode is AnswerMode.EXTRACTIVE and again.flags[0].kind is FlagKind.ALLERGY
+
+
+def test_an_allergy_conflict_is_worded_once_for_chat_and_plans() -> None:
+    from agent.toolbox import interaction_flags
+    from tools.interactions import AllergyFlag, InteractionReport
+
+    conflict = AllergyFlag(
+        medication="amoxicillin",
+        medication_as_given="amoxicillin 500 mg capsule",
+        allergy="Penicillin",
+        kind="same-class",
+        reason="amoxicillin is one of the penicillins",
+    )
+    report = InteractionReport(allergy_conflicts=(conflict,), source="a test table", license="CC0")
+    (flag,) = interaction_flags(report.model_dump_json())
+    assert flag.kind is FlagKind.ALLERGY and flag.message == conflict.describe()

@@ -74,6 +74,13 @@ class AllergyFlag(BaseModel):
     kind: AllergyKind
     reason: str
 
+    def describe(self, *, as_given: bool = False) -> str:
+        """One line for a clinician: the medication (as given, or its generic), the recorded
+        allergy it conflicts with, and why."""
+        medication = self.medication_as_given if as_given else self.medication
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{medication} conflicts with the recorded allergy to {self.allergy}{why}."
+
 
 class ConsultedTable(BaseModel):
     """One interaction table a check consulted."""

@@ -150,6 +150,14 @@ def test_penicillin_allergy_flags_amoxicillin(table: InteractionTable) -> None:
     assert "amoxicillin" in report.checked
 
 
+def test_an_allergy_conflict_reads_as_one_line(table: InteractionTable) -> None:
+    report = check(table, "amoxicillin 500 mg capsule", allergies=("Penicillin",))
+    (conflict,) = report.allergy_conflicts
+    line = conflict.describe()
+    assert line.startswith("amoxicillin conflicts with the recorded allergy to Penicillin")
+    assert conflict.reason in line
+
+
 @pytest.mark.parametrize(
     ("medication", "allergy", "generic", "kind"),
     [
