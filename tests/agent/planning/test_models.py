@@ -68,3 +68,33 @@ def test_the_schema_and_the_model_accept_and_refuse_the_same_drafts() -> None:
         jsonschema.validate(long_item, schema)
     with pytest.raises(ValidationError):
         PlanDraft.model_validate(long_item)
+
+
+def test_the_engines_guided_decoding_backend_takes_the_schema_and_its_bounds() -> None:
+    """vLLM decodes plans with xgrammar: it compiles the schema (and would take the `$defs`
+    form too), accepts a draft the model accepts and refuses one over a bound."""
+    import json
+
+    xgrammar = pytest.importorskip("xgrammar")
+    from xgrammar.testing import _is_grammar_accept_string as accepts
+
+    assert xgrammar.Grammar.from_json_schema(json.dumps(PlanDraft.model_json_schema()))
+    grammar = xgrammar.Grammar.from_json_schema(json.dumps(draft_schema()))
+    option = {
+        "treatment": "venlafaxine",
+        "rationale": "reduces hot flashes",
+        "citations": [1],
+        "strength_of_evidence": "not stated in the source",
+    }
+    problem = {
+        "problem": "hot flashes",
+        "options": [option],
+        "contraindications": [],
+        "monitoring": [],
+    }
+    draft = {"problems": [problem], "follow_up": [], "open_questions": []}
+    assert accepts(grammar, PlanDraft.model_validate(draft).model_dump_json())
+    too_long = {**draft, "follow_up": ["x" * 161]}
+    with pytest.raises(ValidationError):
+        PlanDraft.model_validate(too_long)
+    assert not accepts(grammar, json.dumps(too_long, separators=(",", ":")))
