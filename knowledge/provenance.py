@@ -3,8 +3,9 @@
 Every folder of outside data (a guideline corpus, an image set, a drug-interaction table) carries
 a `SOURCE.txt` of `KEY: value` fields, and every reader of one reads it here:
 
-- a key is capital letters, spaces, `/`, `_`, `-` and brackets, 2 to 41 characters, at the start
-  of its line ("WHAT", "OBTAINED FROM", "LICENSE", "ORIGINAL SOURCE", "NAME");
+- a key is a capital letter, then capitals, digits, spaces, `/`, `_`, `-` and brackets, 2 to 41
+  characters in all, at the start of its line ("WHAT", "OBTAINED FROM", "LICENSE", "NAME",
+  "NOTE (2024)");
 - a value goes on over the lines that follow, up to the next key: continuation lines are usually
   indented, but an unindented one still belongs to the field, so that no text is dropped; blank
   lines are skipped; the parts are joined with single spaces;
@@ -24,7 +25,7 @@ from types import MappingProxyType
 
 SOURCE_FILE = "SOURCE.txt"
 
-_FIELD = re.compile(r"([A-Z][A-Z /_()-]{1,40}):\s*(.*)")
+_FIELD = re.compile(r"([A-Z][A-Z0-9 /_()-]{1,40}):\s*(.*)")
 
 
 @dataclass(frozen=True)

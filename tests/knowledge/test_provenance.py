@@ -53,6 +53,8 @@ def test_an_empty_field_reads_as_absent_and_a_repeated_key_keeps_its_last_value(
         # The tables' reader did not take a key with brackets and dropped the line; the corpus
         # reader did. It is a key.
         ("LICENSE: CC0\nNOTE (DRAFT): y\n", {"LICENSE": "CC0", "NOTE (DRAFT)": "y"}),
+        # Neither took a key with digits: "NOTE (2024)" was read as text of the licence.
+        ("LICENSE: CC0\nNOTE (2024): y\n", {"LICENSE": "CC0", "NOTE (2024)": "y"}),
         # The corpus reader began a value given only on the next line with a space.
         ("LICENSE:\n  CC0 1.0\n", {"LICENSE": "CC0 1.0"}),
         # The tables' reader took a one-letter key or one over 41 characters; the corpus reader
