@@ -59,7 +59,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: lint typecheck browser
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=20  # the slowest tests, so the suite's time stays watched
 
 bench: install browser
 	$(BIN)/python -m bench
