@@ -44,3 +44,29 @@ def test_lower_layers_never_import_upper_ones() -> None:
         for path, names in imported_modules(REPO_ROOT / layer).items():
             upward = {n for n in names if n.split(".")[0] in forbidden}
             assert not upward, f"{path} imports {sorted(upward)}"
+
+
+def test_the_app_handlers_import_no_gradio() -> None:
+    # ui/web/handlers.py, and each ui module it imports in turn, never import gradio (nor its
+    # server): the handlers run, and are tested, without a browser or a server
+    modules = imported_modules(REPO_ROOT / "ui")
+    reached, todo = set(), ["ui/web/handlers.py"]
+    while todo:
+        path = todo.pop()
+        if path in reached:
+            continue
+        reached.add(path)
+        for name in modules[path]:
+            if name.split(".")[0] == "ui":
+                module = name.replace(".", "/")
+                todo.append(
+                    f"{module}.py" if f"{module}.py" in modules else f"{module}/__init__.py"
+                )
+    assert {"ui/web/handlers.py", "ui/web/forms.py", "ui/web/rendering.py"} <= reached
+    web = {
+        (path, name)
+        for path in reached
+        for name in modules[path]
+        if name.split(".")[0] in ("gradio", "gradio_client", "fastapi", "starlette")
+    }
+    assert web == set()
