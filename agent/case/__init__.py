@@ -9,7 +9,7 @@ calculations.py the calculators a case allows.
 from __future__ import annotations
 
 from agent.case.calculations import calculator_calls
-from agent.case.model import MAX_CASE_CHARS, MAX_ITEMS, MAX_LABS, Case, CaseError, Lab, Sex
+from agent.case.model import MAX_CASE_CHARS, MAX_ITEMS, MAX_LABS, Case, CaseError, Lab
 from agent.case.read import parse_case, read_case
 from agent.case.reading import (
     AllergyRead,
@@ -18,6 +18,7 @@ from agent.case.reading import (
     MedicationRead,
     ProblemRead,
 )
+from tools.sex import Sex  # the one vocabulary: the calculators take the same enum
 
 __all__ = [
     "MAX_CASE_CHARS",

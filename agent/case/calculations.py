@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.case.model import Case
+from tools.sex import FORMULA_SEXES
 
 
 def _creatinine_argument(case: Case) -> dict[str, float] | None:
@@ -29,7 +30,7 @@ def calculator_calls(case: Case) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     creatinine = _creatinine_argument(case)
     adult = case.age_years is not None and case.age_years >= 18
-    if creatinine and adult and case.sex.value in ("female", "male"):
+    if creatinine and adult and case.sex in FORMULA_SEXES:  # no formula for other or unknown
         renal = {"age_years": case.age_years, "sex": case.sex.value, **creatinine}
         calls.append({"name": "egfr_ckd_epi_2021", "args": renal})
         if case.weight_kg:

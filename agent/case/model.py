@@ -4,12 +4,12 @@ error for a case that does not validate."""
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import AgentError
+from tools.sex import Sex
 
 MAX_CASE_CHARS = 32 * 1024 * 1024  # a whole-life EHR export; Synthea's run to a few MB
 MAX_ITEMS = 200
@@ -21,13 +21,6 @@ SUMMARY_OTHER_LABS = 10  # beside the labs the tools read
 
 class CaseError(AgentError):
     """A case that cannot be read; `str` is the sentence to show."""
-
-
-class Sex(Enum):
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    UNKNOWN = "unknown"
 
 
 class Lab(BaseModel):

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.case.model import Case, Sex, shown_number
+from agent.case.model import Case, shown_number
+from tools.sex import Sex
 
 
 class ProblemRead(BaseModel):

@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.case.model import MAX_ITEMS, MAX_LABS, Case, CaseError, Lab, Sex, one_sentence
+from agent.case.model import MAX_ITEMS, MAX_LABS, Case, CaseError, Lab, one_sentence
 from agent.case.reading import AllergyRead, CaseReading, LabRead, MedicationRead, ProblemRead
+from tools.sex import Sex
 
 
 def reading_from_fhir(data: Any, today: dt.date | None = None) -> CaseReading:

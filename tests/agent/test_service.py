@@ -9,14 +9,14 @@ import pytest
 from agent.coverage import judge
 from agent.graph import Agent
 from agent.service import Service
-from tests.agent.test_agent import ScriptedPlanner, agent_factory, option  # noqa: F401
+from tests.agent.planning.scripted import ScriptedPlanner, option
 
 CASE = "62-year-old woman with hot flashes. Meds: tamoxifen."
 
 
 @pytest.mark.parametrize("threshold, kept", [(0.5, True), (1.0, False)])
 def test_a_scripted_plan_through_the_service_honours_the_support_threshold(
-    agent_factory: Callable[..., Agent],  # noqa: F811
+    agent_factory: Callable[..., Agent],
     threshold: float,
     kept: bool,
 ) -> None:

@@ -12,7 +12,7 @@ from agent.engine import EngineStatus, free_port
 from evaluation.qa import SUBSETS
 from evaluation.retrieval import pubmedqa_file
 from tests.corpus import write_corpus
-from tests.ui.test_cli import assert_one_sentence_error, run
+from tests.ui.cli.console import assert_one_sentence_error, run
 
 pytestmark = pytest.mark.slow
 

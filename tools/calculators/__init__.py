@@ -53,9 +53,9 @@ from tools.calculators.models import (
     AgeYears,
     CalculatorInput,
     CalculatorResult,
+    FemaleOrMale,
     HeightCm,
     ScoreItem,
-    Sex,
     WeightKg,
 )
 from tools.calculators.pneumonia import (
@@ -95,6 +95,7 @@ from tools.calculators.validation import (
     validate_input,
     validation_sentence,
 )
+from tools.sex import Sex
 
 __all__ = [
     "ADULT_AGE_YEARS",
@@ -131,6 +132,7 @@ __all__ = [
     "Curb65RiskGroup",
     "EgfrInput",
     "EgfrResult",
+    "FemaleOrMale",
     "HasBledInput",
     "HasBledResult",
     "HeightCm",

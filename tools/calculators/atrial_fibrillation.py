@@ -10,10 +10,11 @@ from tools.calculators.models import (
     AgeYears,
     CalculatorInput,
     CalculatorResult,
+    FemaleOrMale,
     ScoreItem,
-    Sex,
     score_items,
 )
+from tools.sex import Sex
 
 REF_CHA2DS2_VASC: Final = (
     "Lip GYH, Nieuwlaat R, Pisters R, Lane DA, Crijns HJGM. Refining clinical risk "
@@ -31,7 +32,7 @@ REF_HAS_BLED: Final = (
 
 class Cha2ds2VascInput(CalculatorInput):
     age_years: AgeYears
-    sex: Sex
+    sex: FemaleOrMale
     congestive_heart_failure: bool = Field(
         description="Congestive heart failure or left ventricular dysfunction."
     )

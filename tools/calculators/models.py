@@ -6,10 +6,11 @@ bounds fails validation (`tools.calculators.validation` turns that into one sent
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Final, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from tools.sex import FORMULA_SEXES, Sex
 
 MAX_AGE_YEARS: Final = 120
 ADULT_AGE_YEARS: Final = 18
@@ -18,10 +19,25 @@ MIN_HEIGHT_CM: Final = 30.0
 MAX_HEIGHT_CM: Final = 272.0
 
 
-class Sex(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
+def _female_or_male(value: object) -> object:
+    # A formula's sex terms exist for female and male only. The value is named only when it is
+    # one of Sex's own (never the caller's free text).
+    if value in FORMULA_SEXES:
+        return value
+    got = f" (got '{value}')" if value in tuple(Sex) else ""
+    raise ValueError(f"sex must be 'female' or 'male', the only two it has terms for{got}")
 
+
+# The sex a calculator takes: a `Sex`, bounded like the quantities below to FORMULA_SEXES
+# (female, male; the schema the model sees offers only those); "other" or "unknown" is refused
+# with one sentence.
+FemaleOrMale = Annotated[
+    Sex,
+    BeforeValidator(_female_or_male),
+    WithJsonSchema(
+        {"enum": [sex.value for sex in FORMULA_SEXES], "title": "Sex", "type": "string"}
+    ),
+]
 
 AgeYears = Annotated[
     int, Field(ge=0, le=MAX_AGE_YEARS, description="Age in completed years (0-120).")

@@ -13,9 +13,10 @@ from tools.calculators.models import (
     AgeYears,
     CalculatorInput,
     CalculatorResult,
-    Sex,
+    FemaleOrMale,
     WeightKg,
 )
+from tools.sex import Sex
 
 CREATININE_UMOL_L_PER_MG_DL: Final = 88.4
 MAX_CREATININE_MG_DL: Final = 30.0
@@ -76,7 +77,7 @@ class _CreatinineInput(CalculatorInput):
 
 class EgfrInput(_CreatinineInput):
     age_years: AgeYears
-    sex: Sex
+    sex: FemaleOrMale
 
     @field_validator("age_years")
     @classmethod
@@ -92,7 +93,7 @@ class EgfrInput(_CreatinineInput):
 
 class CockcroftGaultInput(_CreatinineInput):
     age_years: AgeYears
-    sex: Sex
+    sex: FemaleOrMale
     weight_kg: WeightKg
 
     @field_validator("age_years")

@@ -152,3 +152,13 @@ def test_the_onc_list_when_present(tmp_path: Path) -> None:
     text = "Avoid clarithromycin with simvastatin; azithromycin 500 mg once daily."
     assert recommended_medications(text, table) == ["azithromycin"]
     assert mentioned_medications(text, table) == ["clarithromycin", "simvastatin", "azithromycin"]
+
+
+def test_drugs_named_in_plan_wording_are_found_for_the_interaction_check() -> None:
+    folder = SHARED / "data" / "ddi-onc-high-priority"
+    if not folder.exists():
+        pytest.skip("the ONC interaction list is not present")
+    table = InteractionTable.load(folder)
+    text = "Consider clarithromycin 500 mg or amoxicillin; continue Zocor at night."
+    assert mentioned_medications(text, table) == ["clarithromycin", "amoxicillin", "Zocor"]
+    assert mentioned_medications("Paced breathing and exercise.", table) == []
