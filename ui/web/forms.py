@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.case import Sex
 from agent.errors import AgentError
 from agent.service import (
     USER_ERRORS,
@@ -71,8 +72,8 @@ class CaseForm:
         }
         if self.age is not None:
             form["age_years"] = int(self.age)
-        if self.sex in ("female", "male"):
-            form["sex"] = self.sex
+        if self.sex and self.sex != Sex.UNKNOWN:
+            form["sex"] = Sex(self.sex).value
         if self.weight:
             form["weight_kg"] = self.weight
         if self.height:

@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from agent.case import Sex
 from agent.grounding import NOTICE
 from agent.service import (
     USER_ERRORS,
@@ -97,7 +98,7 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
                         case_fields |= {
                             "age": gr.Number(label="Age (years)", precision=0),
                             "sex": gr.Radio(
-                                ["female", "male", "unknown"], value="unknown", label="Sex"
+                                [sex.value for sex in Sex], value=Sex.UNKNOWN.value, label="Sex"
                             ),
                             "weight": gr.Number(label="Weight (kg)"),
                             "height": gr.Number(label="Height (cm)"),

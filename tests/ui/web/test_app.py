@@ -95,6 +95,14 @@ def test_the_case_form_becomes_the_json_the_agent_reads() -> None:
     assert CaseForm(text="pasted case", medications="x").case_text() == "pasted case"
 
 
+@pytest.mark.parametrize("sex", ["female", "male", "other"])
+def test_the_case_forms_sex_reaches_the_case_and_unknown_is_left_out(sex: str) -> None:
+    from agent.case import Sex, read_case
+
+    assert read_case(CaseForm(age=40, sex=sex).case_text()).case.sex is Sex(sex)
+    assert '"sex"' not in CaseForm(age=40, sex="unknown").case_text()
+
+
 def test_status_lists_model_licences_first_and_shows_licence_text_as_written() -> None:
     from knowledge.base import CorpusStats, KnowledgeBaseStats
     from ui.web import markdown_escape, status_reporter
