@@ -36,7 +36,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from agent.audit import AuditLog
 from agent.case import CaseError, parse_case
@@ -197,9 +197,13 @@ class Agent:
         assert final is not None
         return final
 
-    def history(self, session_id: str) -> list[dict[str, str]]:
+    def state(self, session_id: str) -> State:
+        """The session's state as its last turn left it (empty for a new session)."""
         snapshot = self.graph.get_state({"configurable": {"thread_id": session_id}})
-        return list((snapshot.values or {}).get("history", []))
+        return cast(State, snapshot.values or {})
+
+    def history(self, session_id: str) -> list[dict[str, str]]:
+        return list(self.state(session_id).get("history", []))
 
     def session_images(self, session_id: str) -> dict[str, ImageStudy]:
         with self._images_lock:

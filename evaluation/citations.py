@@ -104,7 +104,6 @@ def citation_validity(
     from agent.graph import Agent
     from agent.grounding import is_claim, markers_in, verify
     from agent.prompts import given_passages
-    from knowledge.types import Passage
 
     agent = Agent(settings, kb, llm)
     totals = dict.fromkeys(("markers", "mapped", "cited", "cited_ok", "claims", "claims_ok"), 0)
@@ -119,14 +118,13 @@ def citation_validity(
                 abstained += 1
                 continue
             fallbacks += any(f.kind is FlagKind.FALLBACK for f in result.flags)
-            state = agent.graph.get_state({"configurable": {"thread_id": result.session_id}})
-            values = state.values
+            values = agent.state(result.session_id)
             raw = str(values.get("model_answer") or values.get("answer") or "")
             # generated answers saw only the passages that fit the context; quotes use them all
             given = (
                 given_passages(values)
                 if not settings.extractive_answers
-                else [Passage(**p) for p in values.get("passages") or []]
+                else list(values.get("passages") or [])
             )
             checked = verify(raw, given, support_threshold=settings.support_threshold)
             for sentence in checked.sentences:

@@ -40,8 +40,7 @@ def agent(make_kb: Callable[..., KnowledgeBase], tmp_path: Path) -> Iterator[Age
 
 
 def checkpoint(agent: Agent, session: str) -> dict[str, object]:
-    snapshot = agent.graph.get_state({"configurable": {"thread_id": session}})
-    return dict(snapshot.values)
+    return dict(agent.state(session))
 
 
 def test_a_turn_reads_back_from_its_checkpoint_typed(agent: Agent) -> None:

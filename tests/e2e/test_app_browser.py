@@ -158,7 +158,7 @@ def test_case_to_plan_shows_the_interaction_flag_and_downloads_markdown(
 def test_an_uploaded_fhir_record_shows_what_was_read_before_any_plan(
     page: Page, served: Served
 ) -> None:
-    from tests.agent.case.test_fhir_reader import synthea_files
+    from tests.agent.case.fhir_records import synthea_files
 
     record = next(p for p in synthea_files() if p.name.startswith("Dino_Barton"))
     page.get_by_role("tab", name="Case → plan").click()

@@ -92,7 +92,7 @@ def _parent(root: Any, path: tuple[Any, ...]) -> Any:
 def ehr_bundle() -> dict[str, Any]:
     """The first bundle plus what an EHR export adds: fullUrls, urn:uuid and contained
     references, UCUM quantities, dates, statuses, components, nested Bundles."""
-    from tests.agent.case.test_fhir_reader import bundle, condition, creatinine, observation
+    from tests.agent.case.fhir_records import bundle, condition, creatinine, observation
 
     medication = {"resourceType": "Medication", "id": "m9", "code": {"text": "Ciprofloxacin"}}
     request = {

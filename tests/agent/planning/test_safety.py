@@ -15,7 +15,7 @@ from tests.conftest import SHARED
 def test_a_plan_for_every_shared_synthea_record_flags_what_its_medications_trigger(
     agent_factory: Callable[..., Agent],
 ) -> None:
-    from tests.agent.case.test_fhir_reader import synthea_files
+    from tests.agent.case.fhir_records import synthea_files
     from tools.interactions import InteractionTable, check_interactions
 
     agent = agent_factory()

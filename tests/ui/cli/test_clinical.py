@@ -45,7 +45,7 @@ def test_ask_plan_and_audit_export_from_the_command_line(ingested: Path, tmp_pat
 
 
 def test_case_prints_what_was_read_from_an_ehr_export(tmp_path: Path) -> None:
-    from tests.agent.case.test_fhir_reader import expected_by_fhir_rules, synthea_files
+    from tests.agent.case.fhir_records import expected_by_fhir_rules, synthea_files
 
     record = synthea_files()[1]
     expected = expected_by_fhir_rules(json.loads(record.read_text(encoding="utf-8")))
