@@ -11,7 +11,7 @@ from agent.llm import (
     LLMClient,
 )
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from tools.imaging.decode import ImageStudy
 
 

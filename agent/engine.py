@@ -368,7 +368,7 @@ def engine_for(settings: Settings) -> LocalEngine | RemoteEngine:
     """The engine the settings describe; a local one gets its model prepared first."""
     if settings.llm_url:
         return RemoteEngine(settings.llm_url)
-    from agent.models import prepare_model
+    from agent.model_files import prepare_model
 
     model, _ = prepare_model(settings.data_dir, settings.llm_gguf)
     return LocalEngine(

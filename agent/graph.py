@@ -59,7 +59,7 @@ from agent.nodes.tools import agent_step, run_tools
 from agent.nodes.verify import final, verify_answer
 from agent.settings import Settings
 from agent.state import CHECKPOINT_TYPES, InputState, State
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from tools.errors import ToolError
 from tools.imaging.decode import ImageStudy, read_image
 

@@ -20,8 +20,8 @@ from agent.errors import AgentError
 from agent.events import AgentEvent, TurnResult
 from agent.images import Images, ImageView
 from agent.settings import Settings
-from knowledge.base import KnowledgeBaseStats, SearchMode
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+from knowledge.knowledge_base import KnowledgeBaseStats, SearchMode
 from knowledge.types import IngestReport, Passage, SearchFilters
 from tools.errors import ToolError
 from tools.imaging.decode import ImageStudy, WindowPreset
@@ -29,9 +29,9 @@ from tools.imaging.decode import ImageStudy, WindowPreset
 if TYPE_CHECKING:
     from agent.graph import Agent
     from agent.llm import LLMClient
-    from agent.models import PreparedModel
+    from agent.model_files import PreparedModel
     from agent.planning import Plan
-    from knowledge.base import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
 __all__ = [
     "USER_ERRORS",
@@ -72,7 +72,7 @@ def configured_embedder(settings: Settings) -> Any:
 
 def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     """The configured knowledge base: the embedder, the store (embedded or a Chroma server)."""
-    from knowledge.base import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
     return KnowledgeBase(
         data_dir=settings.data_dir,
@@ -181,12 +181,12 @@ class Service:
     # ------------------------------------------------------------------ models and engine
 
     def prepare_model(self, gguf: Path | None = None, *, force: bool = False) -> tuple[Any, bool]:
-        from agent.models import prepare_model
+        from agent.model_files import prepare_model
 
         return prepare_model(self.settings.data_dir, gguf, force=force)
 
     def models(self) -> list[PreparedModel]:
-        from agent.models import list_models
+        from agent.model_files import list_models
 
         return list_models(self.settings.data_dir)
 

@@ -70,8 +70,8 @@ from evaluation.retrieval import (
     build_knowledge_base,
     load_pubmedqa,
 )
-from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase
 
 if TYPE_CHECKING:
     pass

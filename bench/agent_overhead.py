@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from agent.flags import FlagKind
 from agent.settings import Settings
 from bench.common import Latency, load_average, markdown_table, percentile, progress, verdict
-from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase, SearchMode
 from knowledge.retrieval import RetrievalParams
 from knowledge.types import Passage, SearchFilters
 

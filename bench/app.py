@@ -43,8 +43,8 @@ if TYPE_CHECKING:  # the heavy imports happen after the offline environment is s
 
     from agent.llm import LLMClient
     from agent.service import Service
-    from knowledge.base import KnowledgeBase
     from knowledge.embedding import Embedder
+    from knowledge.knowledge_base import KnowledgeBase
 
 PDQ = CORPORA_DIR / "nci-pdq-hp"
 QUESTIONS = (
@@ -83,8 +83,8 @@ class LevelResult:
 
 
 def build_kb(root: Path, embedder: Embedder) -> KnowledgeBase:
-    from knowledge.base import KnowledgeBase
     from knowledge.ingest import ingest
+    from knowledge.knowledge_base import KnowledgeBase
 
     corpus = root / "nci-pdq-hp"
     corpus.mkdir(parents=True)

@@ -58,9 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agent.graph import Agent
     from agent.grounding import choose_quotes
     from evaluation.grounding_sets import load_questions
-    from knowledge.base import KnowledgeBase
     from knowledge.embedding import Embedder
     from knowledge.ingest import ingest
+    from knowledge.knowledge_base import KnowledgeBase
 
     questions = [q.question for q in load_questions() if q.split == "dev"]
     embedder = Embedder()

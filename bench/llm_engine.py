@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from agent.engine import LocalEngine, LocalEngineConfig, engine_dtype
-    from agent.models import prepare_model
+    from agent.model_files import prepare_model
 
     with tempfile.TemporaryDirectory(prefix="clinassist-bench-llm-") as temp:
         data_dir = Path(temp)
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.executable,
                 "-c",
                 "import sys; from pathlib import Path; "
-                "from agent.models import prepare_model; prepare_model(Path(sys.argv[1]))",
+                "from agent.model_files import prepare_model; prepare_model(Path(sys.argv[1]))",
                 str(data_dir),
             ],
             check=True,

@@ -34,9 +34,9 @@ from bench.common import (
     progress,
     verdict,
 )
-from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.embedding import Embedder
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase, SearchMode
 
 K = 8
 P95_TARGET_MS = 50.0

@@ -34,8 +34,8 @@ from evaluation.retrieval import (
     evaluate,
     load_pubmedqa,
 )
-from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase, SearchMode
 from knowledge.retrieval import RetrievalParams
 
 

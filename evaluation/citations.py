@@ -27,8 +27,8 @@ from evaluation.report import EngineInfo, Proportion, RunInfo, markdown_table
 if TYPE_CHECKING:
     from agent.llm import LLMClient
     from agent.settings import Settings
-    from knowledge.base import KnowledgeBase
     from knowledge.embedding import Embedder
+    from knowledge.knowledge_base import KnowledgeBase
 
 K = 8
 

@@ -32,7 +32,7 @@ import numpy as np
 from agent.coverage import FEATURES, CoverageFeatures, CoverageModel, features_of
 from evaluation.heading_questions import GENERIC_TOPIC_WORDS, HeadingQuestion, topic_of
 from knowledge.analysis import content_terms
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import Passage
 from knowledge.vocabulary import CorpusVocabulary, document_key
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from agent.events import TurnResult
     from agent.llm import LLMClient
     from agent.settings import Settings
-    from knowledge.base import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
 SPLITS = ("dev", "heldout")
 DOCUMENT_DEPTH = 50  # passages ranked to find the first five documents

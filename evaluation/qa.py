@@ -37,7 +37,7 @@ from evaluation.report import (
 )
 
 if TYPE_CHECKING:
-    from knowledge.base import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
     from knowledge.types import Passage
 
 SUBSETS: dict[str, str] = {

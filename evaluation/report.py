@@ -15,7 +15,7 @@ from agent.errors import AgentError
 from agent.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from knowledge.base import KnowledgeBase, KnowledgeBaseStats
+    from knowledge.knowledge_base import KnowledgeBase, KnowledgeBaseStats
 
 Z_95 = 1.959963984540054
 

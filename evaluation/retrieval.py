@@ -22,7 +22,7 @@ from evaluation.report import (
     markdown_table,
     require_file,
 )
-from knowledge.base import KnowledgeBase, SearchMode
+from knowledge.knowledge_base import KnowledgeBase, SearchMode
 
 if TYPE_CHECKING:
     from agent.settings import Settings

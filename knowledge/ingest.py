@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from knowledge.base import KnowledgeBase
 from knowledge.chunking import ChunkingParams, chunk_document
 from knowledge.errors import UnreadableFile
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.loaders import (
     CORPUS_DESCRIPTOR_NAMES,
     JsonlFields,

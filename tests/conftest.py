@@ -12,9 +12,9 @@ from agent.settings import apply_offline_environment
 apply_offline_environment()
 
 from agent.engine import EngineStatus, LocalEngine, LocalEngineConfig  # noqa: E402
-from agent.models import PreparedModel, prepare_model  # noqa: E402
-from knowledge.base import KnowledgeBase  # noqa: E402
+from agent.model_files import PreparedModel, prepare_model  # noqa: E402
 from knowledge.embedding import Embedder  # noqa: E402
+from knowledge.knowledge_base import KnowledgeBase  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"

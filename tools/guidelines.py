@@ -5,8 +5,8 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
-from knowledge.base import KnowledgeBase
 from knowledge.errors import KnowledgeError
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import Passage, SearchFilters
 
 

@@ -22,7 +22,7 @@ from agent.planning.models import (
     PlanFlag,
     PlanOption,
 )
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import Passage
 
 

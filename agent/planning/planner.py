@@ -44,8 +44,8 @@ from agent.planning.models import (
 )
 from agent.planning.safety import calculations_for, renal_flags, safety_flags
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.errors import KnowledgeError
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import Passage
 
 

@@ -9,7 +9,7 @@ from agent.case import Case, CaseError
 from agent.llm import LLMClient
 from agent.planning.planner import plan_for_settings
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 
 
 class PlanTreatmentArgs(BaseModel):

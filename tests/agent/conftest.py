@@ -11,8 +11,8 @@ import pytest
 
 from agent.graph import Agent
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
 
 INJECTION_MD = """---

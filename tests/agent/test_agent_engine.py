@@ -19,8 +19,8 @@ from agent.grounding import AnswerMode, markers_in, split_sentences
 from agent.llm import LLMClient, LLMConfig
 from agent.planning import plan_treatment
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase
 from tests.agent.case.test_read import fhir_bundle
 
 pytestmark = pytest.mark.slow

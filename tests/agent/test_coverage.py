@@ -19,8 +19,8 @@ from agent.llm import LLMClient, LLMConfig, Message
 from agent.service import Service
 from agent.settings import Settings
 from evaluation.coverage_fit import choose_threshold
-from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase
 from tests.conftest import SHARED
 
 CAP = (

@@ -22,7 +22,7 @@ from agent.engine import (
     free_port,
 )
 from agent.llm import EngineDown, LLMClient, LLMConfig, Message
-from agent.models import PreparedModel
+from agent.model_files import PreparedModel
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,10 @@ import pytest
 from agent.engine import HERMES_CHATML_TEMPLATE
 from agent.graph import Agent
 from agent.llm import TOOL_CALL_MAX_TOKENS, LLMClient, LLMConfig, Message, ToolCall, ToolSpec
-from agent.models import PreparedModel
+from agent.model_files import PreparedModel
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import always_covered_model, write_corpus
 
 CASE = (

@@ -16,8 +16,8 @@ from agent.graph import Agent
 from agent.grounding import AnswerMode
 from agent.settings import Settings
 from agent.state import PartState, QuoteRef
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import Passage
 from tests.corpus import always_covered_model, write_corpus
 

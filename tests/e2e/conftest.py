@@ -21,8 +21,8 @@ from agent.graph import Agent
 from agent.llm import client_for
 from agent.service import Service
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase
 from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import REPO_ROOT, SHARED
 from tests.netproxy import CuttableProxy

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent.engine import free_port
-from knowledge.base import KnowledgeBase
 from knowledge.errors import StoreUnavailable
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import IngestOptions, discover, ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import ASPIRIN_MD, write_bad_files, write_corpus
 
 KbFactory = Callable[..., KnowledgeBase]

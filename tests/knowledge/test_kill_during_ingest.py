@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.base import KnowledgeBase, SearchMode
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase, SearchMode
 from knowledge.lexical import LexicalIndex
 from knowledge.retrieval import RankedId, RetrievalParams, reciprocal_rank_fusion
 from knowledge.types import SearchFilters

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from knowledge.analysis import content_terms
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.lexical import LexicalIndex
 from knowledge.vocabulary import CorpusVocabulary, abbreviations_in
 from tests.corpus import write_corpus

@@ -20,8 +20,8 @@ from agent.errors import StorageError
 from agent.events import FinalEvent
 from agent.graph import Agent
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
 from tests.reliability.test_faults import QUESTIONS, integrity
 from tests.serving import serve_subprocess

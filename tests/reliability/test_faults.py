@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from agent.graph import Agent
-from agent.models import PreparedModel
+from agent.model_files import PreparedModel
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from tests.agent.test_engine import group_members
 from tests.corpus import write_corpus
 from tests.knowledge.test_chroma_server import start_chroma

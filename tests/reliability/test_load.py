@@ -17,7 +17,7 @@ import pytest
 
 from agent.graph import Agent
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from tests.conftest import REPO_ROOT
 from tests.corpus import always_covered_model, write_corpus
 from tests.serving import serve_subprocess

@@ -13,8 +13,8 @@ import pytest
 from agent.engine import free_port
 from agent.service import Service
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
 from tests.serving import serve_subprocess
 from ui.web import build_app, launch, status_reporter

@@ -20,8 +20,8 @@ from agent.graph import Agent
 from agent.llm import client_for
 from agent.service import Service
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
 from tests.netproxy import CuttableProxy
 

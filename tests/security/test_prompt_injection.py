@@ -44,9 +44,9 @@ from agent.grounding import (
 )
 from agent.llm import LLMClient, LLMConfig, Message, ToolCall, ToolSpec, _lc_messages, client_for
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.embedding import Embedder
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import Passage
 from tests.conftest import SHARED
 from tests.corpus import make_pdf, write_corpus

@@ -104,7 +104,7 @@ def test_the_case_forms_sex_reaches_the_case_and_unknown_is_left_out(sex: str) -
 
 
 def test_status_lists_model_licences_first_and_shows_licence_text_as_written() -> None:
-    from knowledge.base import CorpusStats, KnowledgeBaseStats
+    from knowledge.knowledge_base import CorpusStats, KnowledgeBaseStats
     from ui.web import markdown_escape, status_reporter
 
     corpus = CorpusStats("nci-pdq-hp", 13, 13, 1200, "public domain; see raw/*.md")

@@ -14,8 +14,8 @@ import pytest
 from agent.grounding import NOTICE
 from agent.service import USER_ERRORS, Service
 from agent.settings import Settings
-from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from knowledge.knowledge_base import KnowledgeBase
 from tests.conftest import SHARED
 from tests.corpus import always_covered_model, write_corpus
 from ui.web.handlers import Handlers

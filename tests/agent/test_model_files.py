@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ModelError
-from agent.models import MANIFEST, PreparedModel, list_models, prepare_model
+from agent.model_files import MANIFEST, PreparedModel, list_models, prepare_model
 
 pytestmark = pytest.mark.slow
 
