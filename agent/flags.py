@@ -26,7 +26,8 @@ class Severity(IntEnum):
 
 
 class FlagKind(StrEnum):
-    """Every kind of flag, in the order flags of one severity are shown."""
+    """Every kind of flag; within a severity, a plan's flags are sorted in this order (`rank`),
+    while an answer's keep the order they were raised (the sentence order)."""
 
     # medication safety
     ALLERGY = "allergy"

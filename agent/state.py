@@ -46,15 +46,14 @@ class QuoteRef:
 
     @classmethod
     def of(cls, quote: Quote) -> QuoteRef:
-        fields = {f.name: getattr(quote, f.name) for f in QUOTE_FIELDS if f.name != "passage"}
-        return cls(passage_id=quote.passage.id, **fields)
+        return cls(passage_id=quote.passage.id, **{n: getattr(quote, n) for n in _QUOTE_FIELDS})
 
     def quote(self, passage: Passage) -> Quote:
-        fields = {f.name: getattr(self, f.name) for f in QUOTE_FIELDS if f.name != "passage"}
-        return Quote(passage=passage, **fields)
+        return Quote(passage=passage, **{n: getattr(self, n) for n in _QUOTE_FIELDS})
 
 
-QUOTE_FIELDS = dataclasses.fields(Quote)
+# Quote's fields besides its passage: what a QuoteRef keeps of it
+_QUOTE_FIELDS = tuple(f.name for f in dataclasses.fields(Quote) if f.name != "passage")
 
 
 @dataclass(frozen=True)

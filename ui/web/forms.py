@@ -72,8 +72,8 @@ class CaseForm:
         }
         if self.age is not None:
             form["age_years"] = int(self.age)
-        if self.sex and self.sex != Sex.UNKNOWN:
-            form["sex"] = Sex(self.sex).value
+        if self.sex in set(Sex) - {Sex.UNKNOWN}:
+            form["sex"] = self.sex
         if self.weight:
             form["weight_kg"] = self.weight
         if self.height:
