@@ -20,12 +20,15 @@ export ANONYMIZED_TELEMETRY := False
 # screenshots show the flags' icons as a clinician's browser does.
 CHROMIUM := /usr/bin/chromium
 BROWSER_PACKAGES := chromium fonts-noto-color-emoji
+# A real PACS for the integration tests (Orthanc with DICOMweb) and DICOM's own validator.
+ORTHANC := /usr/sbin/Orthanc
+PACS_PACKAGES := orthanc orthanc-dicomweb dicom3tools
 
-.PHONY: help install browser lint typecheck test bench serve clean
+.PHONY: help install browser pacs lint typecheck test bench serve clean
 
 help:
 	@echo "make serve  - install, prepare the model, start the engine, ingest ../shared/corpora, serve the app"
-	@echo "make test   - install (and Debian chromium), ruff, mypy, the whole pytest suite with browser tests"
+	@echo "make test   - install (and Debian chromium, orthanc), ruff, mypy, the whole pytest suite with browser tests"
 	@echo "make bench  - install, run the benchmarks in bench/ (prints tables)"
 
 install: $(STAMP)
@@ -51,6 +54,13 @@ $(CHROMIUM):
 	apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) >/dev/null \
 	  || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }
 
+pacs: $(ORTHANC)
+
+# Installed only, never started as a service: each test session starts its own on a free port.
+$(ORTHANC):
+	apt-get install -y --no-install-recommends $(PACS_PACKAGES) >/dev/null \
+	  || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $(PACS_PACKAGES) >/dev/null; }
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +68,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck browser
+test: lint typecheck browser pacs
 	$(BIN)/pytest --durations=20  # the slowest tests, so the suite's time stays watched
 
 bench: install browser

@@ -116,7 +116,7 @@ class Agent:
         question: str,
         *,
         session_id: str | None = None,
-        attachments: Sequence[Path] = (),
+        attachments: Sequence[Path | ImageStudy] = (),
         case: str | None = None,
     ) -> Iterator[AgentEvent]:
         """Answer one question, yielding events as they happen; the last is `FinalEvent`."""
@@ -169,16 +169,21 @@ class Agent:
             yield final
 
     def _admit_images(
-        self, session: str, attachments: Sequence[Path], flags: list[Flag]
+        self, session: str, attachments: Sequence[Path | ImageStudy], flags: list[Flag]
     ) -> list[str]:
-        """Decode and de-identify each attachment into the session's images (`image-N`)."""
+        """Decode and de-identify each attachment into the session's images (`image-N`); a
+        study already decoded (from the PACS, de-identified on arrival) is taken as it is."""
         from tools.imaging.deid import installation_seed
 
         image_ids: list[str] = []
         seed = installation_seed(self.settings.data_dir)
-        for position, path in enumerate(attachments, start=1):
+        for position, attachment in enumerate(attachments, start=1):
             try:
-                study = read_image(Path(path), deid_seed=seed)
+                study = (
+                    attachment
+                    if isinstance(attachment, ImageStudy)
+                    else read_image(Path(attachment), deid_seed=seed)
+                )
             except ToolError as exc:  # the file name may identify the patient: never shown
                 flags.append(Flag(FlagKind.IMAGE, f"Attachment {position} was not used: {exc}"))
                 continue

@@ -19,6 +19,7 @@ from agent.engine import EngineError, EngineState, EngineStatus, LocalEngine, Re
 from agent.errors import AgentError
 from agent.events import AgentEvent, TurnResult
 from agent.images import Images, ImageView
+from agent.pacs import PacsStudies, StudyAnalysis
 from agent.settings import Settings
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 from knowledge.knowledge_base import KnowledgeBaseStats, SearchMode
@@ -49,6 +50,7 @@ __all__ = [
     "RemoteEngine",
     "SearchMode",
     "Service",
+    "StudyAnalysis",
     "WindowPreset",
     "open_knowledge_base",
 ]
@@ -100,6 +102,7 @@ class Service:
         self.model_name = model_name
         self._engine: LocalEngine | RemoteEngine | None = None
         self.images = Images(settings)
+        self.pacs = PacsStudies(settings)
         self._agent: Agent | None = None
 
     def close(self) -> None:
@@ -278,7 +281,7 @@ class Service:
         question: str,
         *,
         session_id: str | None = None,
-        attachments: Sequence[Path] = (),
+        attachments: Sequence[Path | ImageStudy] = (),
         case: str | None = None,
     ) -> Iterator[AgentEvent]:
         """Answer one question, yielding events as they happen; the last is `FinalEvent`."""

@@ -21,7 +21,7 @@ from pydantic_settings import (
 from knowledge.chunking import ChunkingParams
 from knowledge.loaders import JsonlFields
 from knowledge.retrieval import RetrievalParams
-from tools.imaging.config import ImagingConfig
+from tools.imaging.config import ImagingConfig, PacsConfig
 
 # Set by every entry point before any library that could reach a hub is imported.
 OFFLINE_ENVIRONMENT: dict[str, str] = {
@@ -154,6 +154,20 @@ class Settings(BaseSettings):
         min_length=3,
         max_length=480,
         description="Chroma collection prefix for image vectors (one collection per encoder).",
+    )
+
+    dicomweb_url: str | None = Field(
+        default=None,
+        description="The PACS's DICOMweb root (QIDO/WADO/STOW), e.g. http://pacs:8042/dicom-web.",
+    )
+    dicomweb_token_file: Path | None = Field(
+        default=None, description="File holding a bearer token for the PACS (read at each use)."
+    )
+    dicomweb_auth_file: Path | None = Field(
+        default=None, description="File holding USER:PASSWORD for the PACS (HTTP basic auth)."
+    )
+    dicomweb_timeout_s: float = Field(
+        default=30.0, gt=0, description="Per-request timeout for the PACS."
     )
 
     interactions_dir: Path | None = Field(
@@ -309,6 +323,18 @@ class Settings(BaseSettings):
             collection=self.image_collection,
             chroma_url=self.chroma_url,
             encoder_path=self.image_encoder_path,
+        )
+
+    @property
+    def pacs(self) -> PacsConfig | None:
+        """The PACS's DICOMweb configuration; None when no dicomweb_url is set."""
+        if not self.dicomweb_url:
+            return None
+        return PacsConfig(
+            url=self.dicomweb_url,
+            token_file=self.dicomweb_token_file,
+            auth_file=self.dicomweb_auth_file,
+            timeout_s=self.dicomweb_timeout_s,
         )
 
     @property

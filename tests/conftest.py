@@ -15,6 +15,8 @@ from agent.engine import EngineStatus, LocalEngine, LocalEngineConfig  # noqa: E
 from agent.model_files import PreparedModel, prepare_model  # noqa: E402
 from knowledge.embedding import Embedder  # noqa: E402
 from knowledge.knowledge_base import KnowledgeBase  # noqa: E402
+from tests.pacs import Orthanc, running_orthanc  # noqa: E402
+from tests.pacs import installed as orthanc_installed  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -23,6 +25,15 @@ PDQ_FILES = (
     "about-cancer-treatment-side-effects-hot-flashes-hp-pdq.md",
     "about-cancer-treatment-side-effects-nausea-nausea-hp-pdq.md",
 )
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """A real PACS (Debian's Orthanc with DICOMweb), one per test session, stopped after it."""
+    if not orthanc_installed():
+        pytest.fail("Orthanc is not installed: make test installs orthanc and orthanc-dicomweb.")
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -120,10 +120,11 @@ class ImageAnalysis(BaseModel):
         if self.quality_flags:
             text.append("Quality: " + " ".join(self.quality_flags))
         for probe in self.probes:
-            ranked = sorted(probe.probabilities.items(), key=lambda kv: -kv[1])
-            outputs = ", ".join(f"{label} {value:.2f}" for label, value in ranked)
             caution = " (low confidence)" if probe.low_confidence else ""
-            text.append(f"Probe {probe.probe}: {outputs}{caution}; test AUROC {probe.test_auroc}.")
+            text.append(
+                f"Probe {probe.probe}: {probe.outputs_text()}{caution}; "
+                f"test AUROC {probe.test_auroc}."
+            )
         if not self.probes:
             text.append(f"No probe is trained for the {self.encoder} encoder.")
         if self.similar:

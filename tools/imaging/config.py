@@ -34,6 +34,16 @@ class ImagingConfig:
         return installation_seed(self.data_dir)
 
 
+@dataclass(frozen=True)
+class PacsConfig:
+    """Where the PACS's DICOMweb root is and how clinassist proves who it is."""
+
+    url: str
+    token_file: Path | None = None  # a bearer token
+    auth_file: Path | None = None  # one line USER:PASSWORD (HTTP basic)
+    timeout_s: float = 30.0
+
+
 @functools.lru_cache(maxsize=4)
 def _open_index(
     data_dir: Path, collection: str, encoder_path: Path | None, chroma_url: str | None

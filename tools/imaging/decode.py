@@ -178,10 +178,17 @@ def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
         dataset = pydicom.dcmread(path, force=force)
     except Exception:  # pydicom's parser raises many types (zlib.error, struct.error, ...)
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.") from None
+    return read_dataset(dataset, deid_seed=seed)
+
+
+def read_dataset(dataset: Any, *, deid_seed: str) -> ImageStudy:
+    """A parsed DICOM dataset (a file's, or one a PACS sent) de-identified in place, then
+    decoded: the caller hands over a dataset nothing else will read (a copy, if it needs the
+    original)."""
     if "SOPClassUID" not in dataset and "PixelData" not in dataset:
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.")
     try:
-        burned_in, description = deidentify(dataset, seed)
+        burned_in, description = deidentify(dataset, deid_seed)
     except Exception as exc:  # a malformed header the profile cannot walk: refuse, never leak
         raise ImageError(
             f"The DICOM header cannot be de-identified ({type(exc).__name__}), so it is not used."

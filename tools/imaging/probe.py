@@ -111,6 +111,11 @@ class ProbeOutput(BaseModel):
     trained_on: str
     notice: str = RESEARCH_NOTICE
 
+    def outputs_text(self) -> str:
+        """ "label 0.72, other 0.28": the outputs, most likely first."""
+        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])
+        return ", ".join(f"{label} {value:.2f}" for label, value in ranked)
+
 
 def probes_dir(data_dir: Path) -> Path:
     return data_dir / "probes"

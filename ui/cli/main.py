@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.settings import apply_offline_environment
-from ui.cli import clinical, engine, evaluation, images, knowledge, serve
+from ui.cli import clinical, engine, evaluation, images, knowledge, pacs, serve
 
 app = typer.Typer(
     name="clinassist",
@@ -20,6 +20,7 @@ app.add_typer(knowledge.kb_app, name="kb")
 app.add_typer(engine.models_app, name="models")
 app.add_typer(engine.engine_app, name="engine")
 app.add_typer(images.image_app, name="image")
+app.add_typer(pacs.pacs_app, name="pacs")
 app.command("ask")(clinical.ask_command)
 app.command("case")(clinical.case_command)
 app.command("plan")(clinical.plan_command)
