@@ -22,8 +22,11 @@ from agent.service import Service
 from agent.settings import Settings
 from knowledge.ingest import ingest
 from knowledge.knowledge_base import KnowledgeBase
+from tests.conftest import SHARED
 from tests.corpus import write_corpus
 from tests.netproxy import CuttableProxy
+from tests.pacs import Orthanc, plant_study
+from tests.pacs import canaries as pacs_canaries
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +130,53 @@ def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
             str(p.relative_to(data_dir)) for p, data in written.items() if needle.encode() in data
         ]
         assert not leaked, f"{canary} was written to {leaked}"
+
+
+def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_and_no_file(
+    make_kb: Callable[..., KnowledgeBase],
+    engine: EngineStatus,
+    orthanc: Orthanc,
+    tmp_path: Path,
+) -> None:
+    # The study arrives over DICOMweb with a planted identity; the turn runs with the real
+    # engine (generated answers: the model is asked) behind a proxy that records every byte.
+    assert engine.url and engine.model
+    samples = SHARED / "images" / "dicom-samples"
+    study_uid, instances = plant_study(orthanc, [samples / "CT_small.dcm"], accession="ACCPROMPT31")
+    corpus = write_corpus(tmp_path / "guides", with_pdf=False)
+    data_dir = tmp_path / "data"
+    ingest(make_kb(data_dir), [corpus])
+    target = urlparse(engine.url)
+    with CuttableProxy(target.hostname or "127.0.0.1", target.port or 80, record=True) as proxy:
+        settings = Settings(
+            data_dir=data_dir,
+            corpus_dirs=[],
+            answer_mode="generated",
+            dicomweb_url=orthanc.dicomweb_url,
+            dicomweb_auth_file=orthanc.auth_file,
+        )
+        llm = client_for(settings, proxy.url, engine.model, lambda: False)
+        service = Service(settings, make_kb(data_dir), llm, model_name=engine.model)
+        try:
+            studies = service.pacs.open("ACCPROMPT31")
+            events = list(
+                service.run(
+                    "Which drugs reduce hot flashes?", session_id="pacs-canary", attachments=studies
+                )
+            )
+        finally:
+            service.close()
+        prompts = bytes(proxy.requests).decode("utf-8", errors="replace").lower()
+    final = events[-1]
+    assert isinstance(final, FinalEvent)
+    assert prompts, "no request reached the model: the test would prove nothing"
+    assert any(call["name"] == "analyze_image" for call in final.result.as_json()["tool_calls"])
+    shown = json.dumps(final.result.as_json()).lower()
+    written = {path: path.read_bytes().lower() for path in data_dir.rglob("*") if path.is_file()}
+    assert any(path.name == "audit.sqlite" for path in written)
+    for needle in pacs_canaries("ACCPROMPT31", study_uid, *instances):
+        needle = needle.lower()
+        assert needle not in prompts, f"{needle} reached a model prompt"
+        assert needle not in shown, f"{needle} reached what the app shows"
+        leaked = [str(p.relative_to(data_dir)) for p, d in written.items() if needle.encode() in d]
+        assert not leaked, f"{needle} was written to {leaked}"

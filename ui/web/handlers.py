@@ -74,6 +74,24 @@ class ImageShown(NamedTuple):
     frame: dict[str, Any]
 
 
+def analysis_notes(analysis: Any) -> str:
+    """An image analysis as Markdown bullets: quality flags, probe outputs with their AUROC,
+    similar images with their source, the encoder's caveat."""
+    lines = [f"- {flag}" for flag in analysis.quality_flags]
+    for probe in analysis.probes:
+        lines.append(
+            f"- **Probe {probe.probe}**: {probe.outputs_text()} "
+            f"(test AUROC {probe.test_auroc}) — {probe.notice}"
+        )
+    for hit in analysis.similar:
+        lines.append(
+            f"- Similar: **{hit.label or 'unlabelled'}** ({hit.similarity:.2f}) "
+            f"{hit.dataset}/{hit.path}"
+        )
+    lines.append(f"- {analysis.encoder_caveat}")
+    return "\n".join(lines)
+
+
 class Handlers:
     """The app's event handlers over one service; `status` reports the engine and knowledge
     base for the banner and the Status tab."""
@@ -114,10 +132,15 @@ class Handlers:
     # ------------------------------------------------------------ chat
 
     def chat(
-        self, message: dict[str, Any], history: list[dict[str, Any]], session: str
+        self,
+        message: dict[str, Any],
+        history: list[dict[str, Any]],
+        session: str,
+        pacs_study: str = "",
     ) -> Iterator[ChatView]:
-        """One turn, history as it streams: the question (and its attachments) first, then each
-        tool step, the answer's tokens, and the final answer with its mode and notice."""
+        """One turn, history as it streams: the question (and its attachments, files or a PACS
+        study by UID or accession number) first, then each tool step, the answer's tokens, and
+        the final answer with its mode and notice."""
         question = str((message or {}).get("text") or "").strip()
         files = [Path(str(f)) for f in (message or {}).get("files") or []]
         history = list(history or [])
@@ -125,6 +148,16 @@ class Handlers:
             history.append(
                 {"role": "user", "content": f"📎 attached image ({file.suffix or 'file'})"}
             )
+        attachments: list[Any] = list(files)
+        if pacs_study.strip():
+            try:
+                studies = self.agent.pacs.open(pacs_study.strip())
+            except USER_ERRORS as exc:
+                history.append({"role": "assistant", "content": f"⚠️ {exc}"})
+                yield ChatView(history, "", "")
+                return
+            attachments += studies
+            history.append({"role": "user", "content": f"📎 PACS study ({len(studies)} image(s))"})
         history.append({"role": "user", "content": question or "(no question)"})
         yield ChatView(history, "", "")
         answer_at: int | None = None
@@ -132,7 +165,7 @@ class Handlers:
         flags: list[Flag] = []
         citations: list[Citation] = []
         try:
-            for event in self.agent.run(question, session_id=session, attachments=files):
+            for event in self.agent.run(question, session_id=session, attachments=attachments):
                 if isinstance(event, ToolCallEvent):
                     tool_at[event.id] = len(history)
                     args = json.dumps(event.arguments, ensure_ascii=False)
@@ -231,24 +264,6 @@ class Handlers:
             )
         except USER_ERRORS as exc:
             return ImageShown(None, None, f"⚠️ {exc}", {"visible": False})
-        image_path = (
-            Path(tempfile.mkdtemp(prefix="view-", dir=exports_dir(self.agent))) / "view.png"
-        )
-        image_path.write_bytes(view.png)
-        analysis = view.analysis
-        lines = [f"- {flag}" for flag in analysis.quality_flags]
-        for probe in analysis.probes:
-            scores = ", ".join(f"{k} {v:.2f}" for k, v in probe.probabilities.items())
-            lines.append(
-                f"- **Probe {probe.probe}**: {scores} "
-                f"(test AUROC {probe.test_auroc}) — {probe.notice}"
-            )
-        for hit in analysis.similar:
-            lines.append(
-                f"- Similar: **{hit.label or 'unlabelled'}** ({hit.similarity:.2f}) "
-                f"{hit.dataset}/{hit.path}"
-            )
-        lines.append(f"- {analysis.encoder_caveat}")
         slider = {
             "minimum": 1,
             "maximum": max(view.frames, 2),
@@ -256,7 +271,51 @@ class Handlers:
             "step": 1,
             "visible": view.frames > 1,
         }
-        return ImageShown(str(image_path), analysis.metadata.model_dump(), "\n".join(lines), slider)
+        return ImageShown(
+            self._shown_png(view.png),
+            view.analysis.metadata.model_dump(),
+            analysis_notes(view.analysis),
+            slider,
+        )
+
+    def _shown_png(self, png: bytes) -> str:
+        """A rendered image as a file the app may serve (under the data dir's exports)."""
+        image_path = (
+            Path(tempfile.mkdtemp(prefix="view-", dir=exports_dir(self.agent))) / "view.png"
+        )
+        image_path.write_bytes(png)
+        return str(image_path)
+
+    def open_pacs_study(self, study: str) -> ImageShown:
+        """A PACS study (by UID or accession number), de-identified on arrival and analysed:
+        the first analysed image shown, every analysed image's notes."""
+        hidden = {"visible": False}
+        try:
+            result = self.agent.pacs.analyze(study.strip())
+        except USER_ERRORS as exc:
+            return ImageShown(None, None, f"⚠️ {exc}", hidden)
+        notes = [
+            f"**{analysis.image}** ({analysis.metadata.modality or 'image'})\n\n"
+            + analysis_notes(analysis)
+            for analysis in result.analyses
+        ]
+        notes += [f"ℹ️ {note}" for note in result.notes]
+        first = result.analyses[0]
+        return ImageShown(
+            self._shown_png(result.pngs[0]), first.metadata.model_dump(), "\n\n".join(notes), hidden
+        )
+
+    def write_pacs_report(self, study: str) -> str:
+        """Analyse a PACS study again and store the findings into it as a DICOM SR."""
+        try:
+            result = self.agent.pacs.analyze(study.strip(), write_sr=True)
+        except USER_ERRORS as exc:
+            return f"⚠️ {exc}"
+        assert result.report is not None
+        return (
+            f"✅ Findings on {result.report.images} image(s) stored in the study as a DICOM SR "
+            f"(series {result.report.series_uid}), marked for research use."
+        )
 
     def uploads_dir(self) -> Path:
         """The folder uploads go to (the data dir's `uploads`, never the shared /tmp).

@@ -38,10 +38,10 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
     # tab's components read by field name, the frame slider built from its settings.
 
     def chat(
-        message: dict[str, Any], history: list[dict[str, Any]], session: str
+        message: dict[str, Any], history: list[dict[str, Any]], session: str, pacs_study: str
     ) -> Iterator[tuple[list[dict[str, Any]], str, str, Any]]:
         cleared = gr.MultimodalTextbox(value=None)
-        for shown in handlers.chat(message, history, session):
+        for shown in handlers.chat(message, history, session, pacs_study or ""):
             yield (*shown, cleared)
 
     def plan_from_form(values: dict[Any, Any]) -> tuple[str, str, str, str | None]:
@@ -49,6 +49,10 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
 
     def view_image(file: str | None, preset: str, frame: float) -> tuple[Any, Any, str, Any]:
         image, metadata, notes, slider = handlers.view_image(file, preset, frame)
+        return image, metadata, notes, gr.Slider(**slider)
+
+    def open_pacs_study(study: str) -> tuple[Any, Any, str, Any]:
+        image, metadata, notes, slider = handlers.open_pacs_study(study or "")
         return image, metadata, notes, gr.Slider(**slider)
 
     with gr.Blocks(title="clinassist", delete_cache=(UPLOAD_SWEEP_S, UPLOAD_MAX_AGE_S)) as app:
@@ -72,13 +76,18 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
                         show_label=False,
                         elem_id="chat-input",
                     )
+                    chat_study = gr.Textbox(
+                        label="PACS study to attach (study UID or accession number)",
+                        visible=agent.pacs.configured,
+                        elem_id="chat-pacs-study",
+                    )
                 with gr.Column(scale=2):
                     flags_box = gr.Markdown(label="Flags", elem_id="flags")
                     sources = gr.HTML(elem_id="sources")
             gr.Markdown(f"_{NOTICE}_")
             box.submit(
                 chat,
-                [box, chatbot, session],
+                [box, chatbot, session, chat_study],
                 [chatbot, sources, flags_box, box],
                 api_visibility="private",
             )
@@ -158,6 +167,15 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
                     frame = gr.Slider(
                         1, 2, value=1, step=1, label="Frame", visible=False, elem_id="frame"
                     )
+                    with gr.Accordion("From the PACS", open=True, visible=agent.pacs.configured):
+                        pacs_study = gr.Textbox(
+                            label="Study UID or accession number", elem_id="pacs-study"
+                        )
+                        with gr.Row():
+                            pacs_open = gr.Button("Open study", elem_id="pacs-open")
+                            pacs_write = gr.Button(
+                                "Write findings to the PACS (DICOM SR)", elem_id="pacs-write"
+                            )
                     metadata = gr.JSON(label="De-identified metadata", elem_id="image-metadata")
                 with gr.Column():
                     rendered = gr.Image(label="Rendered", type="filepath", elem_id="rendered")
@@ -169,6 +187,19 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
                     [rendered, metadata, image_notes, frame],
                     api_visibility="private",
                 )
+            for trigger in (pacs_open.click, pacs_study.submit):
+                trigger(
+                    open_pacs_study,
+                    pacs_study,
+                    [rendered, metadata, image_notes, frame],
+                    api_visibility="private",
+                )
+            pacs_write.click(
+                lambda study: handlers.write_pacs_report(study or ""),
+                pacs_study,
+                image_notes,
+                api_visibility="private",
+            )
         with gr.Tab("Status"):
             status_box = gr.Markdown(handlers.status_markdown(), elem_id="status")
             refresh = gr.Button("Refresh")

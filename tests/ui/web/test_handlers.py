@@ -4,6 +4,7 @@ never on the wording of an answer."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from knowledge.ingest import ingest
 from knowledge.knowledge_base import KnowledgeBase
 from tests.conftest import SHARED
 from tests.corpus import always_covered_model, write_corpus
+from tests.pacs import Orthanc, canaries, plant_study
 from ui.web.handlers import Handlers
 from ui.web.rendering import MODE_LABELS
 from ui.web.status import AppStatus
@@ -47,14 +49,15 @@ def make_handlers(
     make_kb: Callable[..., KnowledgeBase], tmp_path: Path
 ) -> Iterator[Callable[..., Handlers]]:
     """Handlers over a service with no engine and the test corpus ingested; `covered` uses a
-    coverage model that answers every question (the shipped one was not fit for this corpus)."""
+    coverage model that answers every question (the shipped one was not fit for this corpus);
+    further keyword arguments are settings."""
     data_dir = tmp_path / "data"
     ingest(make_kb(data_dir), [write_corpus(tmp_path / "guides", with_pdf=False)])
     services: list[Service] = []
 
-    def factory(*, covered: bool = True, status: AppStatus = STATUS) -> Handlers:
+    def factory(*, covered: bool = True, status: AppStatus = STATUS, **more: Any) -> Handlers:
         coverage = always_covered_model(tmp_path / "coverage") if covered else None
-        settings = Settings(data_dir=data_dir, corpus_dirs=[], coverage_model=coverage)
+        settings = Settings(data_dir=data_dir, corpus_dirs=[], coverage_model=coverage, **more)
         service = Service(settings, make_kb(data_dir), None)
         services.append(service)
         return Handlers(service, lambda: status)
@@ -240,6 +243,71 @@ def test_an_image_is_rendered_with_its_frames_and_notes(
     assert shown.image is not None and Path(shown.image).read_bytes()[:4] == b"\x89PNG"
     assert shown.metadata and shown.notes.startswith("- ")
     assert shown.frame == {"minimum": 1, "maximum": 10, "value": 3, "step": 1, "visible": True}
+
+
+def test_a_pacs_study_opens_in_the_images_tab_and_its_findings_go_back_as_sr(
+    make_handlers: Callable[..., Handlers], orthanc: Orthanc
+) -> None:
+    samples = SHARED / "images" / "dicom-samples"
+    study_uid, _ = plant_study(
+        orthanc, [samples / "MR_head_10frame_emri_small.dcm"], accession="ACCPACSTAB"
+    )
+    handlers = make_handlers(
+        dicomweb_url=orthanc.dicomweb_url, dicomweb_auth_file=orthanc.auth_file
+    )
+    assert handlers.agent.pacs.configured  # the tab's PACS controls are shown
+    shown = handlers.open_pacs_study(" ACCPACSTAB ")  # by accession number
+    assert shown.image is not None and Path(shown.image).read_bytes()[:4] == b"\x89PNG"
+    assert shown.metadata and shown.metadata["modality"] == "MR"
+    assert shown.notes.startswith("**image-1** (MR)")
+    written = handlers.write_pacs_report(study_uid)
+    assert written.startswith("✅ ") and orthanc.series_modalities(study_uid) == ["MR", "SR"]
+    missing = handlers.open_pacs_study("ACC-NOT-THERE")
+    assert missing[:2] == (None, None) and missing.notes.startswith("⚠️ ")
+    assert one_sentence(missing.notes)
+    assert handlers.write_pacs_report("ACC-NOT-THERE").startswith("⚠️ ")
+    shown_text = json.dumps([shown.metadata, shown.notes, written]).lower()
+    for canary in canaries():
+        assert canary.lower() not in shown_text, canary
+
+
+def test_a_chat_turn_attaches_a_pacs_study_de_identified(
+    make_handlers: Callable[..., Handlers], orthanc: Orthanc
+) -> None:
+    samples = SHARED / "images" / "dicom-samples"
+    study_uid, instances = plant_study(
+        orthanc, [samples / "CT_small.dcm", samples / "MR_small.dcm"], accession="ACCPACSCHAT"
+    )
+    handlers = make_handlers(
+        dicomweb_url=orthanc.dicomweb_url, dicomweb_auth_file=orthanc.auth_file
+    )
+    message = {"text": "What do these images show?", "files": []}
+    views = [
+        v._replace(history=list(v.history)) for v in handlers.chat(message, [], "pacs-1", study_uid)
+    ]
+    assert views[0].history[0] == {"role": "user", "content": "📎 PACS study (2 image(s))"}
+    images = handlers.agent.agent.session_images("pacs-1")
+    assert sorted(images) == ["image-1", "image-2"]
+    assert {study.modality for study in images.values()} == {"CT", "MR"}
+    for study in images.values():  # de-identified on arrival: no planted value, no original UID
+        header = str(study.dataset).lower()
+        for needle in canaries(study_uid, *instances):
+            assert needle.lower() not in header, needle
+    tools = [m for m in views[-1].history if m.get("metadata")]
+    assert any("analyze_image" in m["metadata"]["title"] for m in tools)
+    assert views[-1].history[-1]["role"] == "assistant"
+    failed = list(handlers.chat(message, [], "pacs-2", "ACC-NOT-THERE"))
+    error = failed[-1].history[-1]["content"]
+    assert error.startswith("⚠️ ") and one_sentence(error)
+    assert handlers.agent.agent.session_images("pacs-2") == {}
+    written = {
+        p: p.read_bytes().lower()
+        for p in handlers.agent.settings.data_dir.rglob("*")
+        if p.is_file()
+    }
+    for needle in canaries("ACCPACSCHAT", study_uid, *instances):
+        leaked = [str(p) for p, data in written.items() if needle.lower().encode() in data]
+        assert not leaked, f"{needle} was written to {leaked}"
 
 
 def test_a_file_that_is_no_image_is_one_sentence(
