@@ -161,7 +161,8 @@ class Settings(BaseSettings):
         description="The PACS's DICOMweb root (QIDO/WADO/STOW), e.g. http://pacs:8042/dicom-web.",
     )
     dicomweb_token_file: Path | None = Field(
-        default=None, description="File holding a bearer token for the PACS (read at each use)."
+        default=None,
+        description="File holding a bearer token for the PACS (read before each request).",
     )
     dicomweb_auth_file: Path | None = Field(
         default=None, description="File holding USER:PASSWORD for the PACS (HTTP basic auth)."

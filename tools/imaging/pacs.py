@@ -80,10 +80,9 @@ def _read_secret(path: Path, what: str) -> str:
     return value
 
 
-def _session(config: PacsConfig) -> Any:
-    import requests
-
-    session = requests.Session()
+def _authenticate(session: Any, config: PacsConfig) -> None:
+    """The credentials, read from their file: a bearer token (read again before each request,
+    so that a rotated token is picked up) or USER:PASSWORD."""
     if config.token_file is not None:
         token = _read_secret(config.token_file, "token")
         session.headers["Authorization"] = f"Bearer {token}"
@@ -92,7 +91,6 @@ def _session(config: PacsConfig) -> Any:
         if not sep or not user:
             raise PacsError(f"The PACS credentials file {config.auth_file} is not USER:PASSWORD.")
         session.auth = (user, password)
-    return session
 
 
 def _value(item: dict[str, Any], tag: str) -> Any:
@@ -121,14 +119,18 @@ class Pacs:
 
         self.config = config
         self.url = config.url.rstrip("/")
-        self._client = DICOMwebClient(
-            url=self.url, session=_session(config), timeout=config.timeout_s
-        )
+        import requests
+
+        self._session = requests.Session()
+        _authenticate(self._session, config)
+        self._client = DICOMwebClient(url=self.url, session=self._session, timeout=config.timeout_s)
         self._client.set_http_retry_params(retry=False)
 
     def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         import requests
 
+        if self.config.token_file is not None:
+            _authenticate(self._session, self.config)
         try:
             return function(*args, **kwargs)
         except requests.HTTPError as exc:
