@@ -1,4 +1,5 @@
-"""The audit trail: one append-only SQLite row per answered turn.
+"""The audit trail: one append-only SQLite row per answered turn, or per tool called on its own
+(the MCP server's calls, mode "mcp").
 
 What a hospital needs to reconstruct how an answer came about, and nothing that identifies a
 patient: time, session, answer mode, the tools called with their arguments (free-text values
@@ -14,6 +15,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,12 @@ COLUMNS = (
 SHORT_VALUE = 40  # free text longer than this is stored as its length and hash
 
 
+def text_digest(value: str) -> str:
+    """Free text as the audit trail keeps it: its length and a short hash."""
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    return f"[text: {len(value)} chars, sha256 {digest}]"
+
+
 def redact_value(value: Any) -> Any:
     """Tool arguments as the audit trail keeps them: structure, short codes, no free text."""
     if isinstance(value, dict):
@@ -65,10 +73,20 @@ def redact_value(value: Any) -> Any:
         return [redact_value(v) for v in value]
     if isinstance(value, str):
         if len(value) > SHORT_VALUE:
-            digest = hashlib.sha256(value.encode()).hexdigest()[:12]
-            return f"[text: {len(value)} chars, sha256 {digest}]"
+            return text_digest(value)
         return scrub_text(value, [])
     return value
+
+
+def redact_arguments(arguments: dict[str, Any], free_text: Sequence[str] = ()) -> Any:
+    """`redact_value` of a call's arguments; the `free_text` ones (a case, a question, a file
+    path, whose name may identify a patient) are reduced to a length and hash however short."""
+    return redact_value(
+        {
+            key: text_digest(value) if key in free_text and isinstance(value, str) else value
+            for key, value in arguments.items()
+        }
+    )
 
 
 class AuditLog:
@@ -94,16 +112,65 @@ class AuditLog:
             }
             for t in turn.tool_calls
         ]
-        row = (
-            dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        self._insert(
             turn.session_id,
             turn.mode.value,
-            json.dumps(calls),
-            json.dumps([c.passage.id for c in turn.citations]),
+            calls,
+            [c.passage.id for c in turn.citations],
             turn.model,
             engine,
-            round(turn.latency_s * 1000),
-            round(turn.llm_s * 1000),
+            turn.latency_s,
+            turn.llm_s,
+            flags,
+        )
+
+    def record_call(
+        self,
+        session: str,
+        *,
+        tool: str,
+        arguments: dict[str, Any],
+        ok: bool,
+        chosen_by: str,
+        passages: Sequence[str] = (),
+        flags: Sequence[tuple[str, str]] = (),
+        latency_s: float = 0.0,
+        free_text: Sequence[str] = (),
+        mode: str = "tool",
+    ) -> None:
+        """One tool called on its own, outside a turn (the MCP server's calls): a row like a
+        turn's, with the same redaction; `flags` are (kind, message) pairs."""
+        call = {
+            "name": tool,
+            "arguments": redact_arguments(arguments, free_text),
+            "ok": ok,
+            "chosen_by": chosen_by,
+        }
+        kept = [{"kind": kind, "message": scrub_text(message, [])} for kind, message in flags]
+        self._insert(session, mode, [call], list(passages), None, "none", latency_s, 0.0, kept)
+
+    def _insert(
+        self,
+        session: str,
+        mode: str,
+        calls: list[dict[str, Any]],
+        passages: list[str],
+        model: str | None,
+        engine: str,
+        latency_s: float,
+        llm_s: float,
+        flags: list[dict[str, Any]],
+    ) -> None:
+        row = (
+            dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            session,
+            mode,
+            json.dumps(calls),
+            json.dumps(passages),
+            model,
+            engine,
+            round(latency_s * 1000),
+            round(llm_s * 1000),
             json.dumps(flags),
         )
         with self._lock:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from agent.llm import LLMClient
     from agent.model_files import PreparedModel
     from agent.planning import Plan
+    from agent.standalone_tools import StandaloneTools
     from knowledge.knowledge_base import KnowledgeBase
 
 __all__ = [
@@ -289,6 +290,13 @@ class Service:
 
     def ask(self, question: str, **kwargs: Any) -> TurnResult:
         return self.agent.ask(question, **kwargs)
+
+    def standalone_tools(self, session: str | None = None) -> StandaloneTools:
+        """The agent's tools, each called on its own and audited under `session` (default:
+        `mcp-<uuid>`): what the MCP server offers other agents."""
+        from agent.standalone_tools import StandaloneTools
+
+        return StandaloneTools(self, session)
 
     def history(self, session_id: str) -> list[dict[str, str]]:
         return self.agent.history(session_id)

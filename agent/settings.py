@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -180,6 +180,13 @@ class Settings(BaseSettings):
         description=(
             "Further interaction tables consulted beside interactions_dir, such as a hospital's "
             "licensed knowledge base: folders with interactions.csv and SOURCE.txt."
+        ),
+    )
+    mcp_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token `clinassist mcp --http` requires of every request (16+ characters); "
+            "required to bind anything but loopback."
         ),
     )
     answer_mode: Literal["auto", "extractive", "generated"] = Field(

@@ -22,7 +22,7 @@ from agent.planning.models import (
     draft_schema,
 )
 from agent.planning.planner import plan_for_settings, plan_treatment
-from agent.planning.safety import safety_flags
+from agent.planning.safety import report_flags, safety_flags
 from agent.planning.tool import PlanTreatmentArgs, planning_tools
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "plan_for_settings",
     "plan_treatment",
     "planning_tools",
+    "report_flags",
     "safety_flags",
     "stated_strength",
 ]

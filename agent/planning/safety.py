@@ -49,7 +49,12 @@ def safety_flags(
             PlanFlag(kind=FlagKind.INTERACTION, message=f"Interactions were not checked: {exc}")
         ]
     medications = plan_medications(case, problems, table)
-    report = check_interactions(medications, case.allergies, table=table)
+    return report_flags(check_interactions(medications, case.allergies, table=table))
+
+
+def report_flags(report: Any) -> list[PlanFlag]:
+    """The flags an interaction report raises (`tools.interactions.InteractionReport`):
+    interactions, allergy conflicts, duplicate therapy and what was not checked."""
     flags = [
         PlanFlag(
             kind=FlagKind.INTERACTION,

@@ -228,16 +228,24 @@ def similar_to_study(
 # --------------------------------------------------------------------------- LangChain tools
 
 
+# The findings a caller may ask to score zero-shot: one type for every `analyze_image`
+# argument model (the agent's, over an attachment id; the MCP server's, over a file).
+ZeroShotLabels = Annotated[
+    list[Annotated[str, Field(max_length=60)]],
+    Field(
+        default_factory=list,
+        max_length=10,
+        description="Optional findings to score zero-shot (only encoders with a text tower).",
+    ),
+]
+
+
 class AnalyzeImageArgs(BaseModel):
     image: str = Field(
         description="Attachment id of an image the clinician attached, e.g. image-1.",
         max_length=40,
     )
-    labels: list[Annotated[str, Field(max_length=60)]] = Field(
-        default_factory=list,
-        max_length=10,
-        description="Optional findings to score zero-shot (only encoders with a text tower).",
-    )
+    labels: ZeroShotLabels
 
 
 class FindSimilarArgs(BaseModel):

@@ -23,6 +23,7 @@ _Name = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
 
 class CheckInteractionsArgs(BaseModel):
     medications: list[_Name] = Field(
+        min_length=1,
         max_length=MAX_MEDICATIONS,
         description="The patient's medications, generic or brand names, doses allowed.",
     )

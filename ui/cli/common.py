@@ -21,6 +21,15 @@ EXIT_USER_ERROR = 2
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to `host` is reachable from this machine only (anything else
+    needs credentials)."""
+    return host in LOOPBACK_HOSTS
+
+
 def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
     """`clinassist: <message>` on stderr; raise what it returns."""
     typer.echo(f"clinassist: {message}", err=True)

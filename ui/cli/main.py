@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.settings import apply_offline_environment
-from ui.cli import clinical, engine, evaluation, images, knowledge, pacs, serve
+from ui.cli import clinical, engine, evaluation, images, knowledge, mcp, pacs, serve
 
 app = typer.Typer(
     name="clinassist",
@@ -27,6 +27,7 @@ app.command("plan")(clinical.plan_command)
 app.add_typer(clinical.audit_app, name="audit")
 app.add_typer(evaluation.eval_app, name="eval")
 app.command("serve")(serve.serve_command)
+app.command("mcp")(mcp.mcp_command)
 
 
 def main() -> None:

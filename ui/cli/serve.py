@@ -12,6 +12,7 @@ from agent.service import EngineState, RemoteEngine, Service
 from ui.cli.common import (
     fail,
     ingest_with_progress,
+    is_loopback,
     print_ingest_report,
     service,
     user_errors,
@@ -52,7 +53,7 @@ def serve_command(
     anything but loopback needs --auth or --auth-file; no share link is ever created.
     """
     credentials = _credentials(auth, auth_file)
-    if host not in ("127.0.0.1", "localhost", "::1") and not credentials:
+    if not is_loopback(host) and not credentials:
         raise fail(f"refusing to serve on {host} without --auth or --auth-file.")
     clinassist = service()
     # A service manager stops with SIGTERM: treat it as Ctrl-C, so that the server closes and

@@ -1,0 +1,66 @@
+"""The MCP tests' fixtures: a small ingested knowledge base, an image, and `clinassist mcp` as
+a real subprocess reached through the MCP SDK's own client."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from agent.settings import OFFLINE_ENVIRONMENT, default_interactions_dir
+from knowledge.embedding import Embedder
+from knowledge.knowledge_base import KnowledgeBase
+from tests.conftest import REPO_ROOT
+from tests.corpus import write_corpus
+
+# The tools every MCP client must see.
+REQUIRED_TOOLS = {"search_guidelines", "check_interactions", "analyze_image", "plan_treatment"}
+
+
+@pytest.fixture(scope="package")
+def mcp_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data dir with the small test corpus ingested (no PDF: a few seconds)."""
+    from knowledge.ingest import ingest
+
+    if default_interactions_dir() is None:
+        pytest.skip("../shared/data/ddi-onc-high-priority is not present")
+    root = tmp_path_factory.mktemp("mcp")
+    corpus = write_corpus(root / "guides", with_pdf=False)
+    report = ingest(KnowledgeBase(data_dir=root / "data", embedder=embedder), [corpus])
+    assert report.files_ingested == 6
+    return root / "data"
+
+
+@pytest.fixture(scope="package")
+def chest_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 320 x 320 greyscale PNG with some structure (not blank, not low resolution)."""
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:320, 0:320]
+    pixels = ((np.sin(x / 17.0) + np.cos(y / 23.0) + 2) * 60).astype(np.uint8)
+    path = tmp_path_factory.mktemp("images") / "Doe_Jane_1954-03-02.png"
+    Image.fromarray(pixels, mode="L").save(path)
+    return path
+
+
+def server_environment(data_dir: Path, **env: str) -> dict[str, str]:
+    """What `clinassist mcp` runs with: this checkout's code, the data dir, offline."""
+    return {
+        "PYTHONPATH": str(REPO_ROOT),
+        "CLINASSIST_DATA_DIR": str(data_dir),
+        **OFFLINE_ENVIRONMENT,
+        **env,
+    }
+
+
+def mcp_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ui.cli", "mcp", *args]
+
+
+def run_async(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    return anyio.run(scenario)

@@ -1,0 +1,183 @@
+"""`clinassist mcp` over stdio (ui/mcp): a real subprocess, driven by the MCP SDK's own client.
+
+The tools are the agent's own, with their schemas and one-sentence errors; results are JSON with
+provenance, flags and the standing notice; every call is audited without patient text."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async, server_environment
+
+pytestmark = pytest.mark.slow
+
+CASE = (
+    "Jane Doe, 71-year-old woman. Problems: atrial fibrillation, hypertension. Medications: "
+    "amiodarone, citalopram. Allergies: penicillin. Creatinine 1.1 mg/dL, weight 64 kg."
+)
+
+
+def stdio_server(data_dir: Path) -> StdioServerParameters:
+    command, *args = mcp_command()
+    return StdioServerParameters(
+        command=command, args=args, env=server_environment(data_dir), cwd=data_dir.parent
+    )
+
+
+def audit_rows(data_dir: Path) -> list[dict[str, Any]]:
+    from agent.audit import AuditLog
+
+    log = AuditLog(data_dir / "audit.sqlite")
+    try:
+        return log.rows()
+    finally:
+        log.close()
+
+
+def test_tools_are_listed_and_interactions_come_back_with_their_source(
+    mcp_data_dir: Path,
+) -> None:
+    async def scenario() -> tuple[Any, Any, Any]:
+        async with Client(stdio_server(mcp_data_dir)) as client:
+            listed = await client.list_tools()
+            checked = await client.call_tool(
+                "check_interactions", {"medications": ["amiodarone", "citalopram"]}
+            )
+            found = await client.call_tool("search_guidelines", {"query": "hot flashes"})
+            return listed, checked, found
+
+    listed, checked, found = run_async(scenario)
+    tools = {tool.name: tool for tool in listed.tools}
+    assert REQUIRED_TOOLS | {"ask", "egfr_ckd_epi_2021", "cha2ds2_vasc"} <= set(tools)
+    # the agent's own argument schemas
+    medications = tools["check_interactions"].input_schema["properties"]["medications"]
+    assert medications["type"] == "array" and medications["maxItems"] == 50
+    assert "path" in tools["analyze_image"].input_schema["properties"]
+    assert "case" in tools["plan_treatment"].input_schema["required"]
+
+    assert not checked.is_error
+    payload = checked.structured_content
+    assert json.loads(checked.content[0].text) == payload
+    [pair] = payload["result"]["interactions"]
+    assert {pair["drug_a"], pair["drug_b"]} == {"amiodarone", "citalopram"}
+    assert "ONC" in pair["source"] and pair["license"] and pair["list_name"]
+    [flag] = payload["flags"]
+    assert flag["kind"] == "interaction" and flag["severity"] == "stop"
+    assert set(flag["drugs"]) == {"amiodarone", "citalopram"}
+    assert "clinical judgement" in payload["notice"]
+
+    assert not found.is_error
+    passages = found.structured_content["result"]["passages"]
+    assert passages and passages[0]["title"].startswith("Hot Flashes")
+    assert passages[0]["url"] == "https://guidelines.example.org/hot-flashes"
+    assert passages[0]["license"] and passages[0]["corpus"] and passages[0]["source"]
+
+
+def test_bad_calls_are_tool_errors_of_one_sentence_and_the_server_stays_up(
+    mcp_data_dir: Path,
+) -> None:
+    async def scenario() -> tuple[dict[str, Any], list[str]]:
+        outcomes = {}
+        async with Client(stdio_server(mcp_data_dir)) as client:
+            for name, arguments in (
+                ("check_interactions", {"medications": "amiodarone"}),
+                ("check_interactions", {"medications": []}),
+                ("egfr_ckd_epi_2021", {"age_years": 150, "sex": "female", "creatinine_mg_dl": 1}),
+                ("analyze_image", {"path": str(mcp_data_dir / "no-such-scan.dcm")}),
+                ("analyze_image", {}),
+                ("plan_treatment", {"case": "   "}),
+                ("ask", {"question": "hot flashes?", "session_id": "not a session id!"}),
+                ("no_such_tool", {}),
+            ):
+                outcomes[f"{name} {json.dumps(arguments)}"] = await client.call_tool(
+                    name, arguments
+                )
+            still = await client.list_tools()
+        return outcomes, [tool.name for tool in still.tools]
+
+    outcomes, still_listed = run_async(scenario)
+    for call, result in outcomes.items():
+        assert result.is_error, call
+        [content] = result.content
+        text = content.text
+        assert "Traceback" not in text and "\n" not in text, call
+        assert text.endswith("."), call
+    texts = [result.content[0].text for result in outcomes.values()]
+    assert "medications: Input should be a valid list" in texts[0]
+    assert "at least 1 item" in texts[1]
+    assert texts[2] == (
+        "Cannot calculate eGFR (CKD-EPI 2021): age_years must be at most 120 (got 150)."
+    )
+    assert texts[3] == "The file cannot be read (No such file or directory)."
+    assert "name the image by exactly one of: path" in texts[4]
+    assert "session_id" in texts[6]
+    assert texts[7] == "There is no tool called 'no_such_tool'."
+    assert set(still_listed) >= REQUIRED_TOOLS
+
+
+def test_image_plan_and_ask_are_audited_without_patient_text(
+    mcp_data_dir: Path, chest_png: Path
+) -> None:
+    async def scenario() -> tuple[Any, Any, Any]:
+        async with Client(stdio_server(mcp_data_dir)) as client:
+            image = await client.call_tool("analyze_image", {"path": str(chest_png)})
+            plan = await client.call_tool("plan_treatment", {"case": CASE})
+            asked = await client.call_tool(
+                "ask", {"question": "Which drugs reduce hot flashes?", "case": CASE}
+            )
+            return image, plan, asked
+
+    image, plan, asked = run_async(scenario)
+    assert not image.is_error, image.content
+    analysis = image.structured_content["result"]
+    assert analysis["image"] == "image-1"  # never the file's name
+    assert analysis["metadata"]["source_type"] == "png" and analysis["metadata"]["rows"] == 320
+    assert "research" in analysis["notice"].lower()
+    assert chest_png.name not in json.dumps(image.structured_content)
+
+    assert not plan.is_error, plan.content
+    planned = plan.structured_content["result"]
+    assert planned["plan"]["mode"] in ("extractive", "generated", "abstained")
+    interaction = [f for f in plan.structured_content["flags"] if f["kind"] == "interaction"]
+    assert interaction and interaction[0]["severity"] == "stop"
+    assert {"amiodarone", "citalopram"} <= set(interaction[0]["drugs"])
+    assert planned["case_read"]["age_years"] == 71
+
+    assert not asked.is_error, asked.content
+    turn = asked.structured_content["result"]
+    assert turn["mode"] in ("extractive", "abstained") and turn["session_id"]
+    for citation in turn["citations"]:
+        assert {"passage_id", "title", "url", "license"} <= set(citation)
+
+    rows = audit_rows(mcp_data_dir)
+    trail = json.dumps(rows)
+    for text in (CASE, "Jane Doe", chest_png.name, str(chest_png), "Which drugs reduce"):
+        assert text not in trail
+    by_tool = {row["tool_calls"][0]["name"]: row for row in rows if row["mode"] == "mcp"}
+    assert {"analyze_image", "plan_treatment", "check_interactions"} <= set(by_tool)
+    planned_row = by_tool["plan_treatment"]
+    assert planned_row["session"].startswith("mcp-") and planned_row["tool_calls"][0]["ok"]
+    assert planned_row["tool_calls"][0]["arguments"]["case"].startswith(f"[text: {len(CASE)}")
+    assert planned_row["tool_calls"][0]["chosen_by"] == "mcp"
+    assert any(flag["kind"] == "interaction" for flag in planned_row["flags"])
+    path_argument = by_tool["analyze_image"]["tool_calls"][0]["arguments"]["path"]
+    assert path_argument.startswith("[text: ")
+    # ask was audited once, by its own turn (its answer mode, its session), not again as mcp
+    turns = [row for row in rows if row["session"] == turn["session_id"]]
+    assert len(turns) == 1 and turns[0]["mode"] == turn["mode"]
+    mcp_asks = [row["tool_calls"][0] for row in rows if row["mode"] == "mcp"]
+    assert not [call for call in mcp_asks if call["name"] == "ask" and call["ok"]]
+    # the trail is append-only as ever
+    with pytest.raises(sqlite3.DatabaseError):
+        connection = sqlite3.connect(mcp_data_dir / "audit.sqlite")
+        try:
+            connection.execute("DELETE FROM turns")
+        finally:
+            connection.close()
