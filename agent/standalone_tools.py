@@ -45,16 +45,17 @@ MAX_PATH_CHARS: Final = 4096
 
 # Arguments that are free text (or a file name that may name a patient): always reduced to a
 # length and hash in the audit trail, however short.
-FREE_TEXT_ARGUMENTS: Final = ("case", "question", "path")
+FREE_TEXT_ARGUMENTS: Final = ("case", "question", "path", "study")
 
 # The ways `analyze_image` may be told which image to read; exactly one is given.
-IMAGE_SOURCES: Final = ("path",)
+IMAGE_SOURCES: Final = ("path", "study")
+MAX_STUDY_CHARS: Final = 128  # a UID is at most 64 characters, an accession number 16
 ATTACHMENT_ID: Final = "image-1"  # the one image of a call, as a turn names its first
 
 
 class AnalyzeImageFileArgs(BaseModel):
-    """`analyze_image` outside a turn: the image named by its source (a file for now), and the
-    agent tool's own zero-shot labels."""
+    """`analyze_image` outside a turn: the image named by its source (a file, or a PACS study),
+    and the agent tool's own zero-shot labels."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -65,6 +66,15 @@ class AnalyzeImageFileArgs(BaseModel):
         description=(
             "A DICOM, PNG or JPEG file on the server's machine; it is decoded and de-identified "
             "on read, and only safe metadata comes back."
+        ),
+    )
+    study: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_STUDY_CHARS,
+        description=(
+            "A study in the hospital's PACS, by its StudyInstanceUID or accession number: one "
+            "image per series is retrieved, de-identified on arrival and analysed."
         ),
     )
     labels: ZeroShotLabels
@@ -294,8 +304,7 @@ class StandaloneTools:
         return ToolOutcome(name, True, result, flags, passages=passages)
 
     def image_study(self, args: AnalyzeImageFileArgs) -> ImageStudy:
-        """The image a call names, decoded and de-identified with this installation's seed
-        (one branch per source in `IMAGE_SOURCES`)."""
+        """The file a call names, decoded and de-identified with this installation's seed."""
         assert args.path is not None
         return self.service.images.read_image(Path(args.path))
 
@@ -303,6 +312,10 @@ class StandaloneTools:
         from agent.toolbox import image_flags
 
         args = _validated(AnalyzeImageFileArgs, "analyze_image", arguments)
+        if args.study is not None:  # a PACS study: each representative image, as the CLI does
+            result = self.service.pacs.analyze(args.study)
+            flags = [flag.as_json() for a in result.analyses for flag in image_flags(a)]
+            return ToolOutcome("analyze_image", True, result.as_json(), flags)
         study = self.image_study(args)
         [tool] = [
             t

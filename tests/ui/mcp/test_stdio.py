@@ -14,6 +14,8 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from tests.conftest import SHARED
+from tests.pacs import Orthanc, canaries, plant_study
 from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async, server_environment
 
 pytestmark = pytest.mark.slow
@@ -181,3 +183,46 @@ def test_image_plan_and_ask_are_audited_without_patient_text(
             connection.execute("DELETE FROM turns")
         finally:
             connection.close()
+
+
+def test_analyze_image_reads_a_pacs_study_de_identified_and_audited_by_hash(
+    mcp_data_dir: Path, orthanc: Orthanc, tmp_path: Path
+) -> None:
+    samples = SHARED / "images" / "dicom-samples"
+    study_uid, instances = plant_study(
+        orthanc, [samples / "CT_small.dcm", samples / "US_rgb_US1_J2KR.dcm"], accession="ACCMCP88"
+    )
+    command, *args = mcp_command()
+    server = StdioServerParameters(
+        command=command,
+        args=args,
+        env=server_environment(
+            mcp_data_dir,
+            CLINASSIST_DICOMWEB_URL=orthanc.dicomweb_url,
+            CLINASSIST_DICOMWEB_AUTH_FILE=str(orthanc.auth_file),
+        ),
+        cwd=mcp_data_dir.parent,
+    )
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        async with Client(server) as client:
+            by_uid = await client.call_tool("analyze_image", {"study": study_uid})
+            missing = await client.call_tool("analyze_image", {"study": "ACC-NOT-THERE"})
+            both = await client.call_tool(
+                "analyze_image", {"study": study_uid, "path": "/tmp/x.dcm"}
+            )
+            return by_uid, missing, both
+
+    by_uid, missing, both = run_async(scenario)
+    assert not by_uid.is_error, by_uid.content
+    result = by_uid.structured_content["result"]
+    assert sorted(result["modalities"]) == ["CT", "US"]
+    assert [image["image"] for image in result["images"]] == ["image-1", "image-2"]
+    assert result["structured_report"] is None  # MCP reads; only the clinician writes back
+    assert missing.is_error and "no study with that accession number" in str(missing.content)
+    assert both.is_error and "exactly one of" in str(both.content)
+    shown = json.dumps(by_uid.structured_content).lower()
+    trail = json.dumps(audit_rows(mcp_data_dir)).lower()
+    for needle in canaries("ACCMCP88", study_uid, *instances):
+        assert needle.lower() not in shown, needle
+        assert needle.lower() not in trail, needle
