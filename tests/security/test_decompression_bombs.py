@@ -1,0 +1,238 @@
+"""Finding 3 of issue 17: DICOM decompression bombs are refused in one sentence, within memory.
+
+The hostile files are built here, never committed: a deflated dataset whose zero-filled private
+element inflates to 600 MB from under 1 MB, a small JPEG that decodes to 7900 x 10000 (with a
+rescale, so today's pipeline makes float64 copies of it), and a file whose element claims a
+length far beyond the file's size. Peak memory is measured in a child process (its own high-water
+mark), for the reader in-process and for `clinassist image info` as an engineer runs it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zlib
+from pathlib import Path
+
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    generate_uid,
+)
+
+from tests.serving import cli_environment
+from tools.errors import ImageError
+from tools.imaging.decode import read_image
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MB = 1024 * 1024
+INFLATED_MB = 600
+CLI_PEAK_LIMIT_MB = 400  # the issue's "done when" for `clinassist image info`
+READER_ABOVE_BASELINE_MB = 300
+
+
+def _image(rows: int, columns: int) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"  # CR
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientName = "Bomb^Hostile"
+    ds.PatientID = "MRN-BOMB-1"
+    ds.Modality = "CR"
+    ds.Rows, ds.Columns = rows, columns
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.RescaleSlope, ds.RescaleIntercept = "1.5", "-10"
+    return ds
+
+
+def _meta(ds: Dataset, syntax: str) -> bytes:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = syntax
+    meta.ImplementationClassUID = generate_uid()
+    buffer = io.BytesIO()
+    buffer.write(b"\x00" * 128 + b"DICM")
+    write_file_meta_info(buffer, meta)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _body(ds: Dataset) -> bytes:
+    from pydicom.filebase import DicomBytesIO
+
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    write_dataset(buffer, ds)
+    return buffer.getvalue()
+
+
+def _private_ob_header(length: int) -> bytes:
+    """(0009,0010) LO creator, then (0009,1010) OB of `length` bytes: the values follow."""
+    creator = b"\x09\x00\x10\x00LO\x04\x00ACME"
+    return creator + b"\x09\x00\x10\x10OB\x00\x00" + length.to_bytes(4, "little")
+
+
+def deflate_bomb(path: Path) -> Path:
+    """A deflated dataset with a small image and a zero-filled private element of 600 MB."""
+    ds = _image(64, 64)
+    ds.PixelData = bytes(64 * 64)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    parts = [compressor.compress(_body(ds) + _private_ob_header(INFLATED_MB * MB))]
+    zeros = bytes(16 * MB)
+    for _ in range(INFLATED_MB // 16):
+        parts.append(compressor.compress(zeros))
+    parts.append(compressor.flush())
+    path.write_bytes(_meta(ds, DeflatedExplicitVRLittleEndian) + b"".join(parts))
+    return path
+
+
+def pixel_bomb(path: Path) -> Path:
+    """A JPEG of 7900 x 10000 pixels in a DICOM of a few hundred KB (79 MP: under today's
+    80 MP limit), with a rescale, so decoding and the modality LUT allocate in full."""
+    jpeg = io.BytesIO()
+    Image.new("L", (7900, 10000), 0).save(jpeg, format="JPEG", quality=75)
+    ds = _image(10000, 7900)
+    ds.PixelData = encapsulate([jpeg.getvalue()])
+    path.write_bytes(_meta(ds, JPEGBaseline8Bit) + _body(ds))
+    return path
+
+
+def length_bomb(path: Path) -> Path:
+    """A valid small image, then an element whose length (2 GB) runs far past the file's end."""
+    ds = _image(64, 64)
+    ds.PixelData = bytes(64 * 64)
+    body = _body(ds) + _private_ob_header(0x7FFF_FFF0) + b"\x00" * 64
+    path.write_bytes(_meta(ds, ExplicitVRLittleEndian) + body)
+    return path
+
+
+BOMBS = {"deflate": deflate_bomb, "pixels": pixel_bomb, "lengths": length_bomb}
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bombs")
+    return {name: build(folder / f"{name}.dcm") for name, build in BOMBS.items()}
+
+
+def test_hostile_files_are_small(bombs: dict[str, Path]) -> None:
+    sizes = {name: path.stat().st_size for name, path in bombs.items()}
+    assert sizes["deflate"] < 1 * MB and sizes["pixels"] < 1 * MB, sizes
+    header = pydicom.dcmread(bombs["pixels"], stop_before_pixels=True)
+    assert (header.Rows, header.Columns) == (10000, 7900)
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _vm_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import numpy, pydicom, pydicom.pixels, PIL.Image  # the baseline: everything imported
+    from tools.errors import ImageError
+    from tools.imaging.decode import read_image
+    from tests.security.test_decompression_bombs import _vm_kb
+    before = _vm_kb("VmHWM")
+    try:
+        read_image(Path(sys.argv[1]), deid_seed="bomb")
+        error = None
+    except ImageError as exc:
+        error = str(exc)
+    print(json.dumps({"error": error, "before_kb": before, "after_kb": _vm_kb("VmHWM")}))
+    """
+)
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_reader_refuses_in_one_sentence_within_300_mb(bombs: dict[str, Path], name: str) -> None:
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure the high-water mark")
+    done = subprocess.run(
+        [sys.executable, "-c", READER, str(bombs[name])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_child_env(),
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    grown_mb = (result["after_kb"] - result["before_kb"]) / 1024
+    assert result["error"], f"{name}: read, not refused ({grown_mb:.0f} MB above baseline)"
+    message = result["error"]
+    assert "\n" not in message and message.endswith("."), message
+    assert grown_mb < READER_ABOVE_BASELINE_MB, f"{name}: {grown_mb:.0f} MB above baseline"
+
+
+def test_reader_refuses_with_image_error(bombs: dict[str, Path]) -> None:
+    """In this process too (no subprocess): the refusal comes before any large allocation."""
+    for name in ("deflate", "lengths"):
+        with pytest.raises(ImageError):
+            read_image(bombs[name], deid_seed="bomb")
+
+
+CLI_UNDER_MEASURE = textwrap.dedent(
+    """
+    import resource, sys
+    sys.argv = ["clinassist", "image", "info", sys.argv[1]]
+    code = 0
+    try:
+        from ui.cli.main import main
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+        sys.stdout.write(f"\\npeak-rss-kb {peak}\\n")
+        sys.stdout.flush()
+    sys.exit(code)
+    """
+)
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_cli_image_info_answers_in_one_sentence_under_400_mb(
+    bombs: dict[str, Path], name: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    env = cli_environment(data_dir)
+    env["PYTHONPATH"] = _child_env()["PYTHONPATH"]
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_UNDER_MEASURE, str(bombs[name])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    peak_kb = int(done.stdout.rsplit("peak-rss-kb", 1)[1].split()[0])
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2, (done.returncode, done.stdout[-500:], done.stderr[-500:])
+    lines = [line for line in done.stderr.splitlines() if line.startswith("clinassist:")]
+    assert len(lines) == 1, done.stderr
+    assert peak_kb / 1024 < CLI_PEAK_LIMIT_MB, f"{name}: peak RSS {peak_kb / 1024:.0f} MB"
