@@ -2,8 +2,10 @@
 
 DICOM pixels go through the modality LUT (rescale slope/intercept), then the VOI LUT or the
 window the file carries, or a named window preset; MONOCHROME1 is inverted; colour (RGB, YBR,
-palette) is shown as RGB. Sizes are checked before any pixels are decoded, so a decompression
-bomb is refused rather than allocated.
+palette) is shown as RGB. Sizes are checked before anything large is allocated (see
+`tools.imaging.limits`): deflated datasets inflate into a bounded buffer, element lengths may not
+run past the end of the file, and the decoded pixels with their display copies must fit a memory
+budget, so a decompression bomb is refused rather than allocated.
 """
 
 from __future__ import annotations
@@ -14,18 +16,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from tools.errors import ImageError
 from tools.imaging.deid import BurnedIn, SafeMetadata, deidentify, safe_metadata
+from tools.imaging.limits import (
+    MAX_DATASET_BYTES,
+    MAX_PIXELS,
+    MB,
+    ElementPastEnd,
+    LengthCheckedFile,
+    check_budget,
+    check_pixels,
+    estimate_peak_bytes,
+    inflate_bounded,
+    too_large,
+)
 
 _T = TypeVar("_T")
 
-MAX_PIXELS = 80_000_000  # per image, all frames together (a 40000x40000 PNG is 1.6e9)
+__all__ = ["MAX_PIXELS", "ImageStudy", "SourceKind", "WindowPreset", "read_dataset", "read_image"]
+
 MONTAGE_MAX_FRAMES = 16
+ROW_BLOCK = 256  # display works on blocks of rows, so its float copies stay small
 
 NO_IMAGE_MODALITIES = {
     "SR": "a structured report",
@@ -103,16 +119,6 @@ class ImageStudy:
         return self.pixels.ndim == 4
 
 
-def _check_size(rows: int, columns: int, frames: int) -> None:
-    if rows <= 0 or columns <= 0:
-        raise ImageError("The image has no pixels.")
-    if rows * columns * max(frames, 1) > MAX_PIXELS:
-        raise ImageError(
-            f"The image is too large to open safely ({columns} x {rows} x {max(frames, 1)} "
-            f"pixels; the limit is {MAX_PIXELS:,})."
-        )
-
-
 def read_image(path: Path, *, deid_seed: str | None = None) -> ImageStudy:
     """Decode a DICOM, PNG or JPEG file; every failure is an `ImageError` with one sentence.
 
@@ -139,7 +145,29 @@ def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
 
     try:
         with Image.open(path) as image:
-            _check_size(image.height, image.width, 1)
+            # Checked from the header, before Pillow's own bomb limit (89 MP to warn, 179 MP to
+            # refuse), which is far above what the budget allows.
+            check_pixels(image.height, image.width, 1)
+            bands = len(image.getbands())
+            bits = {"I;16": 16, "I": 32, "F": 32}.get(image.mode, 8)
+            # Pillow holds the decoded image (4 bytes a pixel for RGB), its conversion and the
+            # array copy of it.
+            check_budget(
+                estimate_peak_bytes(
+                    rows=image.height,
+                    columns=image.width,
+                    frames=1,
+                    samples=bands,
+                    bits_allocated=bits,
+                    photometric="RGB" if bands > 1 else "MONOCHROME2",
+                    rescaled=False,
+                    held_bytes=path.stat().st_size
+                    + 2 * image.height * image.width * max(bands, 4) * (bits // 8),
+                ),
+                image.height,
+                image.width,
+                1,
+            )
             image.load()
             mode = "RGB" if image.mode not in ("L", "I;16", "I") else image.mode
             array = np.asarray(image.convert(mode))
@@ -172,13 +200,48 @@ def _read_bitmap(path: Path, kind: SourceKind) -> ImageStudy:
 
 
 def _read_dicom(path: Path, *, force: bool, seed: str) -> ImageStudy:
-    import pydicom
-
     try:
-        dataset = pydicom.dcmread(path, force=force)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"The file cannot be read ({exc.strerror}).") from None
+    if size > MAX_DATASET_BYTES:
+        raise too_large(
+            f"a DICOM file of {size // MB:,} MB; the limit is {MAX_DATASET_BYTES // MB} MB"
+        )
+    try:
+        with path.open("rb") as raw:
+            dataset = _parse_bounded(raw, size, force=force)
+    except ElementPastEnd:
+        if force:  # no DICOM preamble: the "lengths" were never a DICOM's to begin with
+            raise ImageError("The file is not a readable DICOM, PNG or JPEG image.") from None
+        raise
+    except ImageError:
+        raise
     except Exception:  # pydicom's parser raises many types (zlib.error, struct.error, ...)
         raise ImageError("The file is not a readable DICOM, PNG or JPEG image.") from None
     return read_dataset(dataset, deid_seed=seed)
+
+
+def _parse_bounded(raw: Any, size: int, *, force: bool) -> Any:
+    """pydicom's parse, with every element read checked against what is left of the file, and
+    a deflated dataset inflated into a bounded buffer first (pydicom inflates it whole)."""
+    import pydicom
+    from pydicom.dataset import FileDataset
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    checked = cast(BinaryIO, LengthCheckedFile(raw, size))
+    preamble = read_preamble(checked, force)
+    file_meta = _read_file_meta_info(checked)
+    if file_meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+        checked.seek(0)
+        return pydicom.dcmread(checked, force=force)
+    inflated = inflate_bounded(raw)  # the compressed rest is read in chunks, not checked
+    stream = cast(BinaryIO, LengthCheckedFile(inflated, len(inflated.getbuffer())))
+    body = pydicom.filereader.read_dataset(stream, is_implicit_VR=False, is_little_endian=True)
+    dataset = FileDataset(inflated, body, preamble, file_meta, False, True)
+    dataset.set_original_encoding(False, True, body.get("SpecificCharacterSet"))
+    return dataset
 
 
 def read_dataset(dataset: Any, *, deid_seed: str) -> ImageStudy:
@@ -204,7 +267,26 @@ def read_dataset(dataset: Any, *, deid_seed: str) -> ImageStudy:
     rows = _header(dataset, "Rows", int, 0, "image dimensions")
     columns = _header(dataset, "Columns", int, 0, "image dimensions")
     frames = _header(dataset, "NumberOfFrames", int, 1, "image dimensions") or 1
-    _check_size(rows, columns, frames)
+    check_pixels(rows, columns, frames)
+    photometric = _header(
+        dataset, "PhotometricInterpretation", str, "MONOCHROME2", "photometric interpretation"
+    )
+    samples = _header(dataset, "SamplesPerPixel", int, 1, "samples per pixel")
+    check_budget(
+        estimate_peak_bytes(
+            rows=rows,
+            columns=columns,
+            frames=frames,
+            samples=samples,
+            bits_allocated=_header(dataset, "BitsAllocated", int, 16, "bits allocated"),
+            photometric=photometric,
+            rescaled="ModalityLUTSequence" in dataset or "RescaleSlope" in dataset,
+            held_bytes=_held_bytes(dataset),
+        ),
+        rows,
+        columns,
+        frames,
+    )
     try:
         array = dataset.pixel_array
     except NotImplementedError:
@@ -216,10 +298,6 @@ def read_dataset(dataset: Any, *, deid_seed: str) -> ImageStudy:
             f"The DICOM pixel data cannot be decoded ({type(exc).__name__}); the file may be "
             "truncated or corrupt."
         ) from None
-    photometric = _header(
-        dataset, "PhotometricInterpretation", str, "MONOCHROME2", "photometric interpretation"
-    )
-    samples = _header(dataset, "SamplesPerPixel", int, 1, "samples per pixel")
     for keyword in ("RescaleSlope", "RescaleIntercept"):
         if not np.isfinite(_header(dataset, keyword, float, 0.0, "rescale values")):
             raise ImageError("The DICOM header has invalid rescale values.")
@@ -232,9 +310,7 @@ def read_dataset(dataset: Any, *, deid_seed: str) -> ImageStudy:
             array = apply_color_lut(array, dataset)
             photometric = "RGB"
         elif samples == 1:
-            from pydicom.pixels.processing import apply_modality_lut
-
-            array = apply_modality_lut(array, dataset)
+            array = _modality_values(array, dataset)
         else:
             photometric = "RGB"  # pydicom converts YBR to RGB when decoding
     except Exception as exc:  # a palette or rescale the header describes but does not hold
@@ -268,6 +344,34 @@ def read_dataset(dataset: Any, *, deid_seed: str) -> ImageStudy:
     )
 
 
+def _held_bytes(dataset: Any) -> int:
+    """The encoded pixel data already in memory (a file's, or what a PACS sent)."""
+    try:
+        value = dataset.get_item("PixelData").value
+    except Exception:  # a PixelData element pydicom cannot hand over raw: counted as none
+        return 0
+    return len(value) if isinstance(value, bytes | bytearray | memoryview) else 0
+
+
+def _modality_values(array: npt.NDArray[Any], dataset: Any) -> npt.NDArray[Any]:
+    """The modality LUT or rescale, a frame at a time: pydicom makes float64 of what it is
+    given, so the frames are kept as float32 (exact for integer HU, plenty for display)."""
+    from pydicom.pixels.processing import apply_modality_lut
+
+    if len(array) == 0:
+        return array
+    frame = array[0]
+    first = apply_modality_lut(frame, dataset)
+    if first is frame:  # no LUT and no rescale: the stored values are the modality values
+        return array
+    dtype = np.float32 if first.dtype.kind == "f" else first.dtype
+    values = np.empty(array.shape, dtype=dtype)
+    values[0] = first
+    for index in range(1, len(array)):
+        values[index] = apply_modality_lut(array[index], dataset)
+    return values
+
+
 def _header(dataset: Any, keyword: str, convert: Callable[[Any], _T], default: _T, what: str) -> _T:
     """One header value, converted; a value that does not parse is the file's fault, not ours."""
     try:
@@ -293,8 +397,13 @@ def _spacing(value: Any) -> tuple[float, float]:
 
 
 def _to_uint8(values: npt.NDArray[Any], low: float, high: float) -> npt.NDArray[np.uint8]:
-    scaled = (values.astype(np.float64) - low) / max(high - low, 1e-9)
-    return (np.clip(scaled, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """`values` from `low` to `high` as 0-255, a block of rows at a time (float64 per block)."""
+    out = np.empty(values.shape, dtype=np.uint8)
+    scale = 1.0 / max(high - low, 1e-9)
+    for start in range(0, values.shape[0], ROW_BLOCK):
+        scaled = (values[start : start + ROW_BLOCK].astype(np.float64) - low) * scale
+        out[start : start + ROW_BLOCK] = np.clip(scaled, 0.0, 1.0) * 255.0 + 0.5
+    return out
 
 
 def _file_windowed(study: ImageStudy, values: npt.NDArray[Any]) -> npt.NDArray[np.uint8] | None:
@@ -304,8 +413,12 @@ def _file_windowed(study: ImageStudy, values: npt.NDArray[Any]) -> npt.NDArray[n
         return None
     from pydicom.pixels.processing import apply_voi_lut
 
+    windowed = np.empty(values.shape, dtype=np.float32)
     try:
-        windowed = apply_voi_lut(values, study.dataset)
+        for start in range(0, values.shape[0], ROW_BLOCK):  # pydicom's LUT works in float64
+            windowed[start : start + ROW_BLOCK] = apply_voi_lut(
+                values[start : start + ROW_BLOCK], study.dataset
+            )
     except ValueError:
         return None
     return _to_uint8(windowed, float(windowed.min()), float(windowed.max()))
