@@ -19,12 +19,14 @@ import zlib
 from pathlib import Path
 
 import pydicom
+import pydicom.data
 import pytest
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import (
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     JPEGBaseline8Bit,
@@ -59,7 +61,7 @@ def _image(rows: int, columns: int) -> Dataset:
     return ds
 
 
-def _meta(ds: Dataset, syntax: str) -> bytes:
+def _meta(ds: Dataset, syntax: UID) -> bytes:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -198,7 +200,7 @@ def test_reader_refuses_with_image_error(bombs: dict[str, Path]) -> None:
 
 CLI_UNDER_MEASURE = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     sys.argv = ["clinassist", "image", "info", sys.argv[1]]
     code = 0
     try:
@@ -207,7 +209,9 @@ CLI_UNDER_MEASURE = textwrap.dedent(
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
+        status = open("/proc/self/status").read().splitlines()
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
         sys.stdout.write(f"\\npeak-rss-kb {peak}\\n")
         sys.stdout.flush()
     sys.exit(code)
@@ -219,6 +223,8 @@ CLI_UNDER_MEASURE = textwrap.dedent(
 def test_cli_image_info_answers_in_one_sentence_under_400_mb(
     bombs: dict[str, Path], name: str, tmp_path: Path
 ) -> None:
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure the high-water mark")
     data_dir = tmp_path / "data"
     env = cli_environment(data_dir)
     env["PYTHONPATH"] = _child_env()["PYTHONPATH"]
@@ -236,3 +242,28 @@ def test_cli_image_info_answers_in_one_sentence_under_400_mb(
     lines = [line for line in done.stderr.splitlines() if line.startswith("clinassist:")]
     assert len(lines) == 1, done.stderr
     assert peak_kb / 1024 < CLI_PEAK_LIMIT_MB, f"{name}: peak RSS {peak_kb / 1024:.0f} MB"
+
+
+def test_a_deflated_image_within_the_limits_still_decodes() -> None:
+    path = pydicom.data.get_testdata_file("image_dfl.dcm", download=False)
+    if path is None:
+        pytest.skip("pydicom's deflated test file is not installed")
+    study = read_image(Path(path), deid_seed="bomb")
+    expected = pydicom.dcmread(path).pixel_array
+    assert (study.rows, study.columns) == expected.shape
+    assert (study.pixels[0] == expected).all()
+
+
+def test_a_dataset_from_a_pacs_is_held_to_the_memory_budget() -> None:
+    """`read_dataset` gets datasets a PACS sent, already parsed: the header alone decides, under
+    the pixel limit but over the budget (6000 x 6000 x 16 bits with a rescale), before any
+    decoding."""
+    from tools.imaging.decode import read_dataset
+
+    ds = _image(6000, 6000)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.PixelData = b"\x00\x00" * 16  # far too short: it must never be decoded
+    with pytest.raises(ImageError, match=r"too large to open safely .* MB"):
+        read_dataset(ds, deid_seed="bomb")
