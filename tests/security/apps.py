@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from agent.engine import free_port
 from agent.service import Service
 from agent.settings import Settings
@@ -52,3 +54,15 @@ def served_app(
     finally:
         app.close()
         service.close()
+
+
+def upload(url: str, name: str, content: bytes) -> Path:
+    """One file through Gradio's upload route, as a browser sends it: where it was stored."""
+    response = httpx.post(
+        f"{url}/gradio_api/upload",
+        files={"files": (name, content, "application/octet-stream")},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    [stored] = response.json()
+    return Path(stored)

@@ -6,13 +6,12 @@ random names, never the patient-identifying name they arrive with."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from knowledge.embedding import Embedder
-from tests.security.apps import App, served_app
+from tests.security.apps import App, served_app, upload
 
 pytestmark = pytest.mark.slow
 
@@ -84,16 +83,9 @@ def test_a_foreign_origin_is_never_echoed(app: App) -> None:
 
 
 def test_uploads_are_stored_under_random_names(app: App) -> None:
-    name = "DOE_JOHN_MRN12345.png"
-    response = httpx.post(
-        f"{app.url}/gradio_api/upload",
-        files={"files": (name, b"\x89PNG not really", "image/png")},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    [stored] = response.json()
-    assert "DOE" not in stored and "12345" not in stored and stored.endswith(".png")
-    assert Path(stored).read_bytes() == b"\x89PNG not really"
+    stored = upload(app.url, "DOE_JOHN_MRN12345.png", b"\x89PNG not really")
+    assert "DOE" not in stored.name and "12345" not in stored.name and stored.suffix == ".png"
+    assert stored.read_bytes() == b"\x89PNG not really"
     on_disk = [p.name for p in (app.data_dir / "uploads").rglob("*")]
     assert not [found for found in on_disk if "DOE" in found or "12345" in found]
     served = httpx.get(f"{app.url}/gradio_api/file={stored}", timeout=10)
