@@ -59,9 +59,14 @@ class Images:
         self, path: Path, *, preset: str | None = None, frame: int | None = None
     ) -> ImageView:
         """A de-identified image for the images tab: rendered frame, analysis, frame count."""
+        return self.view_study(self.read_image(path), preset=preset, frame=frame)
+
+    def view_study(
+        self, study: ImageStudy, *, preset: str | None = None, frame: int | None = None
+    ) -> ImageView:
+        """`view_image` of an image already decoded and de-identified (`read_image`)."""
         from tools.imaging.analysis import analyze_study
 
-        study = self.read_image(path)
         window = WindowPreset[preset.upper()] if preset else None
         index = study.frames // 2 if frame is None else max(0, min(frame, study.frames - 1))
         analysis, _ = analyze_study("image-1", study, self.settings.imaging)

@@ -189,6 +189,14 @@ class Settings(BaseSettings):
             "required to bind anything but loopback."
         ),
     )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names `clinassist serve` answers to besides loopback (127.0.0.1, localhost, "
+            "::1) and the address it binds: the name a reverse proxy passes on, e.g. "
+            "clinassist.hospital.org. Any other Host header is refused."
+        ),
+    )
     answer_mode: Literal["auto", "extractive", "generated"] = Field(
         default="auto",
         description="auto: extractive with the packaged small model, generated with llm_url.",
@@ -269,6 +277,7 @@ class Settings(BaseSettings):
         "jsonl_url_fields",
         "jsonl_date_fields",
         "jsonl_license_fields",
+        "trusted_hosts",
         mode="before",
     )(_split_list)
 

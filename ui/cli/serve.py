@@ -105,7 +105,13 @@ def _serve_app(
     )
     typer.echo(f"Serving clinassist on http://{host}:{port} (Ctrl-C stops it).")
     try:
-        launch(app, host=host, port=port, credentials=credentials)
+        launch(
+            app,
+            host=host,
+            port=port,
+            credentials=credentials,
+            trusted_hosts=settings.trusted_hosts,
+        )
     finally:
         clinassist.close()
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import uuid
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,6 +46,10 @@ from ui.web.rendering import (
     tool_message,
 )
 from ui.web.status import AppStatus
+
+# Uploads decoded and kept in memory (their originals deleted from disk): the last few images
+# (re-windowed, another frame) and FHIR records (previewed, then planned).
+KEPT_UPLOADS = 4
 
 
 class ChatView(NamedTuple):
@@ -99,12 +105,16 @@ class Handlers:
     def __init__(self, agent: Service, status: Callable[[], AppStatus]) -> None:
         self.agent = agent
         self.status = status
+        # An upload's path (a random name: ui.web.guard) -> what was decoded from it.
+        self._decoded: OrderedDict[str, Any] = OrderedDict()
+        self._decoded_lock = threading.Lock()
 
     # ------------------------------------------------------------ sessions and status
 
-    @staticmethod
-    def new_session() -> str:
-        return uuid.uuid4().hex
+    def new_session(self, user: str = "") -> str:
+        """A browser's session: an id the server issues, owned by the signed-in `user` ("" when
+        the app runs without sign-in)."""
+        return self.agent.new_session(user)
 
     def banner(self) -> str:
         current = self.status()
@@ -137,6 +147,7 @@ class Handlers:
         history: list[dict[str, Any]],
         session: str,
         pacs_study: str = "",
+        user: str = "",
     ) -> Iterator[ChatView]:
         """One turn, history as it streams: the question (and its attachments, files or a PACS
         study by UID or accession number) first, then each tool step, the answer's tokens, and
@@ -165,7 +176,10 @@ class Handlers:
         flags: list[Flag] = []
         citations: list[Citation] = []
         try:
-            for event in self.agent.run(question, session_id=session, attachments=attachments):
+            events = self.agent.run(
+                question, session_id=session, attachments=attachments, user=user
+            )
+            for event in self._discarding(events, files):
                 if isinstance(event, ToolCallEvent):
                     tool_at[event.id] = len(history)
                     args = json.dumps(event.arguments, ensure_ascii=False)
@@ -203,6 +217,49 @@ class Handlers:
             history.append({"role": "assistant", "content": f"⚠️ {exc}"})
             yield ChatView(history, citations_html(citations), flags_markdown(flags))
 
+    def _discarding(self, events: Iterator[Any], files: list[Path]) -> Iterator[Any]:
+        """The turn's events; the uploaded originals are deleted once the turn has decoded them
+        (its first event), or when it ends without any."""
+        try:
+            for event in events:
+                self._discard_originals(files)
+                yield event
+        finally:
+            self._discard_originals(files)
+
+    # ------------------------------------------------------------ uploads
+
+    def _discard_originals(self, files: list[Path]) -> None:
+        """Uploaded files, once decoded, removed from the upload folder (and their folder, when
+        it is left empty); a file elsewhere (a caller's own path) is never touched."""
+        uploads = (self.agent.settings.data_dir / "uploads").resolve()
+        for file in files:
+            path = file.resolve()
+            if not path.is_relative_to(uploads) or path == uploads:
+                continue
+            path.unlink(missing_ok=True)
+            if path.parent != uploads:
+                with suppress(OSError):
+                    path.parent.rmdir()
+
+    def _decoded_upload(self, file: str, decode: Callable[[Path], Any]) -> Any:
+        """What `decode` made of an upload: decoded once, kept for the next event (another
+        window, the plan after the preview), the original deleted."""
+        with self._decoded_lock:
+            if file in self._decoded:
+                self._decoded.move_to_end(file)
+                return self._decoded[file]
+        decoded = decode(Path(file))
+        with self._decoded_lock:
+            self._decoded[file] = decoded
+            while len(self._decoded) > KEPT_UPLOADS:
+                self._decoded.popitem(last=False)
+        self._discard_originals([Path(file)])
+        return decoded
+
+    def _record_text(self, file: str) -> str:
+        return str(self._decoded_upload(file, lambda path: CaseForm(fhir=str(path)).case_text()))
+
     # ------------------------------------------------------------ guideline lookup
 
     def lookup(
@@ -222,6 +279,9 @@ class Handlers:
         agent = self.agent
         reading = None
         try:
+            fields = dict(fields)
+            if fields.get("fhir"):  # read once (at its preview), kept, the original deleted
+                fields["text"], fields["fhir"] = self._record_text(str(fields["fhir"])), None
             form = CaseForm(**fields)
             reading = agent.read_case(form.case_text())
             result = agent.plan(reading)
@@ -247,7 +307,7 @@ class Handlers:
         if not file:
             return ""
         try:
-            return self.agent.read_case(CaseForm(fhir=file).case_text()).to_markdown()
+            return self.agent.read_case(self._record_text(file)).to_markdown()
         except USER_ERRORS as exc:
             return f"⚠️ {exc}"
 
@@ -259,8 +319,9 @@ class Handlers:
         if not file:
             return ImageShown(None, None, "", {"visible": False})
         try:
-            view = self.agent.images.view_image(
-                Path(file), preset=None if preset == "file window" else preset, frame=int(frame) - 1
+            study = self._decoded_upload(file, self.agent.images.read_image)
+            view = self.agent.images.view_study(
+                study, preset=None if preset == "file window" else preset, frame=int(frame) - 1
             )
         except USER_ERRORS as exc:
             return ImageShown(None, None, f"⚠️ {exc}", {"visible": False})
@@ -323,6 +384,9 @@ class Handlers:
         was still receiving when the disk filled or the app was killed: never of use, removed."""
         uploads = self.agent.settings.data_dir / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
+        # Gradio's deep links kept a copy of a browser's chat here; they are off (ui.web.guard)
+        # and a copy left by an earlier version is removed.
+        shutil.rmtree(uploads / "deep_links", ignore_errors=True)
         for partial in uploads.iterdir():
             if partial.is_file():
                 partial.unlink(missing_ok=True)
@@ -330,9 +394,15 @@ class Handlers:
 
     # ------------------------------------------------------------ scripted use (API)
 
-    def ask(self, question: str, session_id: str = "", case: str = "") -> dict[str, Any]:
-        """Answer a question; JSON with answer, mode, citations, flags, tool_calls."""
-        result = self.agent.ask(question, session_id=session_id or None, case=case or None)
+    def ask(
+        self, question: str, session_id: str = "", case: str = "", user: str = ""
+    ) -> dict[str, Any]:
+        """Answer a question; JSON with session_id (the session used: continue it with that
+        id), answer, mode, citations, flags, tool_calls. `session_id` is "" for a new session
+        or one this server issued to `user`; any other id is refused in one sentence."""
+        result = self.agent.ask(
+            question, session_id=session_id or None, case=case or None, user=user
+        )
         return result.as_json()
 
     def plan(self, case: str) -> dict[str, Any]:
