@@ -156,8 +156,10 @@ class Images:
         *,
         name: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        reuse_index: bool = False,
     ) -> tuple[LinearProbe, Path]:
-        """A linear probe on the frozen encoder, saved under the data dir."""
+        """A linear probe on the frozen encoder, saved under the data dir; with `reuse_index`,
+        images the similar-image index holds are not encoded again (it opens the index)."""
         from tools.imaging.probe import probes_dir, train_probe
 
         config = self.settings.imaging
@@ -168,7 +170,7 @@ class Images:
             name=name,
             deid_seed=config.deid_seed(),
             progress=progress,
-            image_index=config.index(),  # indexed images are not encoded again
+            image_index=config.index() if reuse_index else None,
         )
         return probe, probe.save(probes_dir(self.settings.data_dir))
 
@@ -239,7 +241,7 @@ class Images:
             # a probe of that name for another encoder: keep it, and name this one apart
             name = f"{name}-{uuid.uuid5(uuid.NAMESPACE_URL, encoder).hex[:8]}"
         tell = None if progress is None else functools.partial(progress, f"probe {name}")
-        probe, _ = self.train_probe(folder, labels_csv, name=name, progress=tell)
+        probe, _ = self.train_probe(folder, labels_csv, name=name, progress=tell, reuse_index=True)
         return probe, ()
 
     def probes(self) -> list[LinearProbe]:
