@@ -80,6 +80,24 @@ class ImageShown(NamedTuple):
     frame: dict[str, Any]
 
 
+def _dataset_sources(analysis: Any) -> list[str]:
+    """One line per dataset behind the similar images and the probes: its licence and source,
+    as its SOURCE.txt states them."""
+    datasets: dict[str, tuple[str | None, str | None]] = {}
+    for probe in analysis.probes:
+        datasets.setdefault(probe.trained_on, (probe.license, probe.source_url))
+    for hit in analysis.similar:
+        datasets.setdefault(hit.dataset, (hit.license, hit.source_url))
+    lines = []
+    for name, (licence, url) in datasets.items():
+        source = f" — source: <{url}>" if url else ""
+        lines.append(
+            f"- Dataset **{markdown_escape(name)}** · licence: "
+            f"{markdown_escape(licence or 'not stated')}{source}"
+        )
+    return lines
+
+
 def analysis_notes(analysis: Any) -> str:
     """An image analysis as Markdown bullets: quality flags, probe outputs with their AUROC,
     similar images with their source, the encoder's caveat."""
@@ -95,6 +113,7 @@ def analysis_notes(analysis: Any) -> str:
             f"{hit.dataset}/{hit.path}"
         )
     lines.append(f"- {analysis.encoder_caveat}")
+    lines += _dataset_sources(analysis)
     return "\n".join(lines)
 
 
