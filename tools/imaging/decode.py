@@ -389,8 +389,8 @@ def _dicom_frame(dataset: Any, index: int, *, photometric: str, samples: int) ->
     place DICOM pixels are decoded. pydicom makes float64 of a rescale, so values are kept as
     float32 (exact for integer HU, plenty for display); a palette becomes RGB, and pydicom
     converts YBR to RGB as it decodes."""
-    from pydicom.pixels.utils import pixel_array
     from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
+    from pydicom.pixels.utils import pixel_array
 
     try:
         frame = pixel_array(dataset, index=index)
