@@ -18,6 +18,7 @@ import textwrap
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pydicom.data
 import pytest
@@ -36,6 +37,7 @@ from pydicom.uid import (
 from tests.serving import cli_environment
 from tools.errors import ImageError
 from tools.imaging.decode import read_image
+from tools.imaging.limits import MAX_FILE_BYTES, MAX_FRAMES, MEMORY_BUDGET_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -103,8 +105,9 @@ def deflate_bomb(path: Path) -> Path:
 
 
 def pixel_bomb(path: Path) -> Path:
-    """A JPEG of 7900 x 10000 pixels in a DICOM of a few hundred KB (79 MP: under today's
-    80 MP limit), with a rescale, so decoding and the modality LUT allocate in full."""
+    """A JPEG of 7900 x 10000 pixels in a DICOM of a few hundred KB (79 MP: under the 80 MP
+    limit this was written against), with a rescale, so decoding and the modality LUT would
+    allocate in full."""
     jpeg = io.BytesIO()
     Image.new("L", (7900, 10000), 0).save(jpeg, format="JPEG", quality=75)
     ds = _image(10000, 7900)
@@ -267,3 +270,110 @@ def test_a_dataset_from_a_pacs_is_held_to_the_memory_budget() -> None:
     ds.PixelData = b"\x00\x00" * 16  # far too short: it must never be decoded
     with pytest.raises(ImageError, match=r"too large to open safely .* MB"):
         read_dataset(ds, deid_seed="bomb")
+
+
+# --------------------------------------------------------------------------- real multi-frame
+
+CT_FRAMES, CT_SIDE = 300, 512
+
+
+def multiframe_ct(path: Path, frames: int = CT_FRAMES, side: int = CT_SIDE) -> Path:
+    """A multi-frame 16-bit CT, uncompressed (Explicit VR Little Endian), written a frame at a
+    time: 300 x 512 x 512 is 78.6 M pixels and 150 MB, which the 40 M-pixel cap on all frames
+    together refused."""
+    ds = _image(side, side)
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"  # CT
+    ds.Modality = "CT"
+    ds.NumberOfFrames = frames
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.RescaleSlope, ds.RescaleIntercept = "1", "-1024"
+    y, x = np.mgrid[0:side, 0:side]
+    body = (y - side / 2) ** 2 + (x - side / 2) ** 2 < (side * 0.4) ** 2
+    length = frames * side * side * 2
+    with path.open("wb") as out:
+        out.write(_meta(ds, ExplicitVRLittleEndian) + _body(ds))
+        out.write(b"\xe0\x7f\x10\x00OW\x00\x00" + length.to_bytes(4, "little"))
+        for index in range(frames):
+            frame = np.where(body, 1024 + 40 + (x % 64) * 8 + index, 24).astype("<u2")
+            out.write(frame.tobytes())
+    return path
+
+
+OPEN_AND_SHOW = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import numpy, pydicom, pydicom.pixels, PIL.Image  # the baseline: everything imported
+    from tools.imaging.decode import read_image, render_frame, render_montage, to_png
+    from tools.imaging.encoders import encoder_pixels, square_resize
+    from tests.security.test_decompression_bombs import _vm_kb
+    before = _vm_kb("VmHWM")
+    study = read_image(Path(sys.argv[1]), deid_seed="ct")
+    middle = render_frame(study, study.frames // 2)
+    to_png(middle)
+    square_resize(encoder_pixels(study), 224)  # what the analysis encodes
+    montage = render_montage(study)
+    to_png(montage)
+    print(json.dumps({
+        "frames": study.frames,
+        "middle_shape": list(middle.shape),
+        "middle_std": float(middle.std()),
+        "montage_shape": list(montage.shape),
+        "before_kb": before,
+        "after_kb": _vm_kb("VmHWM"),
+    }))
+    """
+)
+
+
+def test_a_300_frame_ct_opens_and_shows_a_frame_at_a_time_within_the_budget(
+    tmp_path: Path,
+) -> None:
+    """Frames are decoded when shown, so the peak is the file's bytes and one frame's, not all
+    300 frames' float32 values (300 MB)."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure the high-water mark")
+    path = multiframe_ct(tmp_path / "ct.dcm")
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_SHOW, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_child_env(),
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["frames"] == CT_FRAMES
+    assert result["middle_shape"] == [CT_SIDE, CT_SIDE] and result["middle_std"] > 5
+    assert result["montage_shape"] == [4 * CT_SIDE, 4 * CT_SIDE]  # 16 frames, 4 x 4
+    grown_mb = (result["after_kb"] - result["before_kb"]) / 1024
+    assert grown_mb < MEMORY_BUDGET_BYTES / MB, f"{grown_mb:.0f} MB above baseline"
+
+
+def test_frames_are_decoded_when_shown_and_only_the_last_few_kept(tmp_path: Path) -> None:
+    from tools.imaging.decode import render_montage
+    from tools.imaging.limits import FRAMES_KEPT
+
+    study = read_image(multiframe_ct(tmp_path / "ct.dcm", frames=20, side=64), deid_seed="ct")
+    assert len(study.pixels) == 20
+    assert float(study.pixels[7][32, 32]) == 40 + (32 % 64) * 8 + 7  # HU after the rescale
+    render_montage(study)
+    assert len(study.pixels._kept) <= FRAMES_KEPT
+
+
+def test_a_file_over_the_file_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = multiframe_ct(tmp_path / "big.dcm", frames=1, side=64)
+    os.truncate(path, MAX_FILE_BYTES + 1)  # sparse: nothing is written
+    with pytest.raises(ImageError, match=r"DICOM file of 192 MB; the limit is 192 MB"):
+        read_image(path, deid_seed="ct")
+
+
+def test_a_header_claiming_too_many_frames_is_refused_before_decoding(tmp_path: Path) -> None:
+    ds = _image(64, 64)
+    ds.NumberOfFrames = MAX_FRAMES + 1
+    ds.PixelData = bytes(64 * 64)  # one frame's worth: it must never be decoded
+    path = tmp_path / "frames.dcm"
+    path.write_bytes(_meta(ds, ExplicitVRLittleEndian) + _body(ds))
+    with pytest.raises(ImageError, match=r"5,001 frames; the limit is 5,000"):
+        read_image(path, deid_seed="ct")
