@@ -136,7 +136,8 @@ def redact_message(message: str, entries: Iterable[tuple[str, str]]) -> str:
                 replacements.setdefault(form.lower(), reduced)
     for form in sorted(replacements, key=len, reverse=True):
         pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
-        message = re.sub(pattern, lambda _, r=replacements[form]: r, message, flags=re.I)
+        replacement = replacements[form].replace("\\", "\\\\")  # as written, not a template
+        message = re.sub(pattern, replacement, message, flags=re.I)
     return scrub_text(message, [])
 
 
