@@ -133,6 +133,28 @@ class OfferedTool:
         return self.args_schema.model_json_schema()
 
 
+# What a case's reading (`CaseReading.as_json`) lists, and which kind of entry each holds.
+_READ_ENTRIES: Final = (
+    ("medications", "medication"),
+    ("past_medications", "medication"),
+    ("allergies", "allergy"),
+    ("problems", "problem"),
+    ("past_problems", "problem"),
+)
+
+
+def _case_read_entries(result: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The (entry, kind) pairs of the case a call read, for the audit trail to reduce wherever
+    a flag quotes them."""
+    read = (result or {}).get("case_read") or {}
+    return [
+        (str(item["name"]), kind)
+        for key, kind in _READ_ENTRIES
+        for item in read.get(key) or []
+        if isinstance(item, dict) and item.get("name")
+    ]
+
+
 @dataclass(frozen=True)
 class ToolOutcome:
     """One call's outcome: `result` (structured JSON) when `ok`, else `error` (one sentence)."""
@@ -288,6 +310,7 @@ class StandaloneTools:
             latency_s=latency_s,
             free_text=FREE_TEXT_ARGUMENTS,
             mode="mcp",
+            case=_case_read_entries(outcome.result),
         )
 
     @property

@@ -40,6 +40,7 @@ from ui.web.rendering import (
     citations_html,
     escape,
     flags_markdown,
+    inert_markdown,
     markdown_escape,
     passages_html,
     short_json,
@@ -191,6 +192,7 @@ class Handlers:
         history.append({"role": "user", "content": question or "(no question)"})
         yield ChatView(history, "", "")
         answer_at: int | None = None
+        answer = ""  # as the model wrote it; shown through `inert_markdown`
         tool_at: dict[str, int] = {}
         flags: list[Flag] = []
         citations: list[Citation] = []
@@ -201,7 +203,7 @@ class Handlers:
             for event in self._discarding(events, files):
                 if isinstance(event, ToolCallEvent):
                     tool_at[event.id] = len(history)
-                    args = json.dumps(event.arguments, ensure_ascii=False)
+                    args = short_json(json.dumps(event.arguments, ensure_ascii=False))
                     history.append(
                         tool_message(f"🛠️ {event.name} ({event.chosen_by})", args, "pending")
                     )
@@ -214,10 +216,8 @@ class Handlers:
                     if answer_at is None:
                         answer_at = len(history)
                         history.append({"role": "assistant", "content": ""})
-                    history[answer_at] = {
-                        "role": "assistant",
-                        "content": history[answer_at]["content"] + event.text,
-                    }
+                    answer += event.text
+                    history[answer_at] = {"role": "assistant", "content": inert_markdown(answer)}
                 elif isinstance(event, FlagEvent):
                     flags.append(event.flag)
                 elif isinstance(event, CitationEvent):
@@ -225,7 +225,7 @@ class Handlers:
                 elif isinstance(event, FinalEvent):
                     result = event.result
                     mode = MODE_LABELS[result.mode.value]
-                    text = f"{result.answer}\n\n_{mode}_\n\n_{result.notice}_"
+                    text = f"{inert_markdown(result.answer)}\n\n_{mode}_\n\n_{result.notice}_"
                     if answer_at is None:
                         answer_at = len(history)
                         history.append({"role": "assistant", "content": ""})
@@ -309,6 +309,7 @@ class Handlers:
             return PlanView(read, f"⚠️ {exc}", "", None)
         read = reading.to_markdown()
         markdown = result.to_markdown()
+        shown = inert_markdown(markdown)  # the file keeps the plan as written
         lines = [flags_markdown(result.flags)] if result.flags else []
         folder: Path | None = None
         try:
@@ -318,8 +319,8 @@ class Handlers:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)  # no half-written file left
             lines.append(f"- ⚠️ {storage_error(agent.settings.data_dir, exc, 'the download')}")
-            return PlanView(read, markdown, "\n".join(lines), None)
-        return PlanView(read, markdown, "\n".join(lines), str(folder / "treatment-plan.md"))
+            return PlanView(read, shown, "\n".join(lines), None)
+        return PlanView(read, shown, "\n".join(lines), str(folder / "treatment-plan.md"))
 
     def preview_case(self, file: str | None) -> str:
         """What was read from an uploaded FHIR record, shown before any plan."""
