@@ -57,6 +57,7 @@ from agent.nodes.answer import answer
 from agent.nodes.retrieval import coverage, intake, retrieve
 from agent.nodes.tools import agent_step, run_tools
 from agent.nodes.verify import final, verify_answer
+from agent.sessions import SessionOwners
 from agent.settings import Settings
 from agent.state import CHECKPOINT_TYPES, InputState, State
 from knowledge.knowledge_base import KnowledgeBase
@@ -93,6 +94,7 @@ class Agent:
         serde = JsonPlusSerializer(allowed_msgpack_modules=list(CHECKPOINT_TYPES))
         self.checkpointer = SqliteSaver(self._connection, serde=serde)
         self.audit = AuditLog(settings.data_dir / "audit.sqlite")
+        self.owners = SessionOwners(settings.data_dir / "session_owners.sqlite")
         self.coverage_model = CoverageModel.load(settings.coverage_model)
         self._images: dict[str, dict[str, ImageStudy]] = {}
         self._images_lock = threading.Lock()
@@ -110,6 +112,11 @@ class Agent:
     def close(self) -> None:
         self._connection.close()
         self.audit.close()
+        self.owners.close()
+
+    def new_session(self, user: str) -> str:
+        """A new session id (server-issued, random) owned by `user` ("" without sign-in)."""
+        return self.owners.new(user)
 
     def run(
         self,
@@ -118,11 +125,20 @@ class Agent:
         session_id: str | None = None,
         attachments: Sequence[Path | ImageStudy] = (),
         case: str | None = None,
+        user: str | None = None,
     ) -> Iterator[AgentEvent]:
-        """Answer one question, yielding events as they happen; the last is `FinalEvent`."""
-        session = session_id or uuid.uuid4().hex
-        if not SESSION_RE.match(session):
+        """Answer one question, yielding events as they happen; the last is `FinalEvent`.
+
+        With `user` (a served app's caller: the signed-in name, or "" without sign-in) the
+        turn runs in a session `user` owns (`SessionOwners.claim`): a new one for no id, and a
+        one-sentence AgentError for an id the server did not issue to `user`. Without `user`
+        (the CLI and MCP of a local process) any well-formed id is used as it is."""
+        if session_id and not SESSION_RE.match(session_id):
             raise AgentError("A session id may hold only letters, digits, '-' and '_'.")
+        if user is not None:
+            session = self.owners.claim(session_id, user)
+        else:
+            session = session_id or uuid.uuid4().hex
         question = " ".join(question.split())
         if not question:
             raise AgentError("Type a question.")

@@ -284,12 +284,20 @@ class Service:
         session_id: str | None = None,
         attachments: Sequence[Path | ImageStudy] = (),
         case: str | None = None,
+        user: str | None = None,
     ) -> Iterator[AgentEvent]:
-        """Answer one question, yielding events as they happen; the last is `FinalEvent`."""
-        return self.agent.run(question, session_id=session_id, attachments=attachments, case=case)
+        """Answer one question, yielding events as they happen; the last is `FinalEvent`.
+        With `user` the session must be one the server issued to `user` (`Agent.run`)."""
+        return self.agent.run(
+            question, session_id=session_id, attachments=attachments, case=case, user=user
+        )
 
     def ask(self, question: str, **kwargs: Any) -> TurnResult:
         return self.agent.ask(question, **kwargs)
+
+    def new_session(self, user: str) -> str:
+        """A new session id, issued by the server and owned by `user` ("" without sign-in)."""
+        return self.agent.new_session(user)
 
     def standalone_tools(self, session: str | None = None) -> StandaloneTools:
         """The agent's tools, each called on its own and audited under `session` (default:

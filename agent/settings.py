@@ -61,6 +61,24 @@ def default_corpus_dirs() -> list[Path]:
     return [candidate] if candidate.is_dir() else []
 
 
+# The imaging demo `make serve` prepares: reference images for similar-image search (a folder's
+# labels.csv labels its images), and a labelled set the demonstration probe is trained on.
+SAMPLE_IMAGE_SETS = ("dicom-samples", "cxr-sample-fullres", "cxr-nih1000-64px")
+DEMO_PROBE_SET = "cxr-nih1000-64px"
+
+
+def default_image_sample_dirs() -> list[Path]:
+    """The shared image sets (`../shared/images/...`, see `shared_dir`) that exist."""
+    images = shared_dir() / "images"
+    return [images / name for name in SAMPLE_IMAGE_SETS if (images / name).is_dir()]
+
+
+def default_demo_probe_dir() -> Path | None:
+    """`../shared/images/cxr-nih1000-64px` (see `shared_dir`) when it exists."""
+    candidate = shared_dir() / "images" / DEMO_PROBE_SET
+    return candidate if candidate.is_dir() else None
+
+
 # An external engine's context is not known in advance; vLLM GPU deployments serve >= 16k.
 REMOTE_CONTEXT_TOKENS = 16384
 CHARS_PER_TOKEN = 3  # clinical English in a small model's tokenizer, erring long
@@ -155,6 +173,21 @@ class Settings(BaseSettings):
         max_length=480,
         description="Chroma collection prefix for image vectors (one collection per encoder).",
     )
+    image_sample_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=default_image_sample_dirs,
+        description=(
+            "Reference images `make serve` indexes for similar-image search, labelled by a "
+            "folder's labels.csv (default: the ../shared/images sets present; empty: none)."
+        ),
+    )
+    demo_probe_dir: Path | None = Field(
+        default_factory=default_demo_probe_dir,
+        description=(
+            "Labelled images (labels.csv) `make serve` trains the demonstration probe on when "
+            "the encoder has no probe yet (default: ../shared/images/cxr-nih1000-64px when "
+            "present; empty: none)."
+        ),
+    )
 
     dicomweb_url: str | None = Field(
         default=None,
@@ -187,6 +220,14 @@ class Settings(BaseSettings):
         description=(
             "Bearer token `clinassist mcp --http` requires of every request (16+ characters); "
             "required to bind anything but loopback."
+        ),
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names `clinassist serve` answers to besides loopback (127.0.0.1, localhost, "
+            "::1) and the address it binds: the name a reverse proxy passes on, e.g. "
+            "clinassist.hospital.org. Any other Host header is refused."
         ),
     )
     answer_mode: Literal["auto", "extractive", "generated"] = Field(
@@ -262,6 +303,7 @@ class Settings(BaseSettings):
     _split = field_validator(
         "corpus_dirs",
         "interactions_dirs",
+        "image_sample_dirs",
         "drop_sections",
         "jsonl_text_fields",
         "jsonl_title_fields",
@@ -269,8 +311,15 @@ class Settings(BaseSettings):
         "jsonl_url_fields",
         "jsonl_date_fields",
         "jsonl_license_fields",
+        "trusted_hosts",
         mode="before",
     )(_split_list)
+
+    @field_validator("demo_probe_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """An empty value (`CLINASSIST_DEMO_PROBE_DIR=`) turns the setting off."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
     def settings_customise_sources(

@@ -43,6 +43,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_PATH_CHARS: Final = 4096
 
+# The owner of the sessions MCP's `ask` starts (agent.sessions): an MCP client continues only
+# those, never a session of the app's clinicians.
+MCP_OWNER: Final = "mcp:"
+
 # Arguments that are free text (or a file name that may name a patient): always reduced to a
 # length and hash in the audit trail, however short.
 FREE_TEXT_ARGUMENTS: Final = ("case", "question", "path", "study")
@@ -108,7 +112,7 @@ class AskArgs(BaseModel):
     session_id: str | None = Field(
         default=None,
         pattern=SESSION_RE.pattern,
-        description="Continue this session (letters, digits, '-', '_'); default: a new one.",
+        description="Continue the session an earlier ask returned (its session_id); default: new.",
     )
     case: str | None = Field(
         default=None,
@@ -127,6 +131,28 @@ class OfferedTool:
 
     def input_schema(self) -> dict[str, Any]:
         return self.args_schema.model_json_schema()
+
+
+# What a case's reading (`CaseReading.as_json`) lists, and which kind of entry each holds.
+_READ_ENTRIES: Final = (
+    ("medications", "medication"),
+    ("past_medications", "medication"),
+    ("allergies", "allergy"),
+    ("problems", "problem"),
+    ("past_problems", "problem"),
+)
+
+
+def _case_read_entries(result: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The (entry, kind) pairs of the case a call read, for the audit trail to reduce wherever
+    a flag quotes them."""
+    read = (result or {}).get("case_read") or {}
+    return [
+        (str(item["name"]), kind)
+        for key, kind in _READ_ENTRIES
+        for item in read.get(key) or []
+        if isinstance(item, dict) and item.get("name")
+    ]
 
 
 @dataclass(frozen=True)
@@ -284,6 +310,7 @@ class StandaloneTools:
             latency_s=latency_s,
             free_text=FREE_TEXT_ARGUMENTS,
             mode="mcp",
+            case=_case_read_entries(outcome.result),
         )
 
     @property
@@ -345,7 +372,10 @@ class StandaloneTools:
 
     def _ask(self, arguments: dict[str, Any]) -> ToolOutcome:
         args = _validated(AskArgs, "ask", arguments)
-        turn = self.service.ask(args.question, session_id=args.session_id, case=args.case)
+        # MCP callers own the sessions they start (never a browser's or the API's)
+        turn = self.service.ask(
+            args.question, session_id=args.session_id, case=args.case, user=MCP_OWNER
+        )
         result = turn.as_json()
         flags = [flag.as_json() for flag in turn.flags]
         return ToolOutcome("ask", True, result, flags)

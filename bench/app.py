@@ -177,7 +177,7 @@ def throughput(url: str, sessions: int, turns: int, budget_s: float) -> LevelRes
 
     def session(index: int) -> None:
         client = Client(url, verbose=False)
-        session_id = f"bench-{sessions}-{index}"
+        session_id = ""  # issued by the server with the first answer
         for turn in range(turns):
             if time.perf_counter() - started > budget_s:
                 return
@@ -186,6 +186,7 @@ def throughput(url: str, sessions: int, turns: int, budget_s: float) -> LevelRes
             try:
                 answer = client.predict(question, session_id, "", api_name="/ask")
                 assert answer["mode"] in ("generated", "extractive", "abstained")
+                session_id = answer["session_id"]
             except Exception as exc:  # every failure is counted and named in the table
                 with lock:
                     result.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")

@@ -16,10 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
+from knowledge.markup import defuse_tags
 from knowledge.types import Chunk, Document, Section
 
 # Bumped whenever chunk boundaries or text could change for the same input.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 DEFAULT_DROP_SECTIONS: tuple[str, ...] = (
     r"references?",
@@ -52,16 +53,16 @@ _IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _CITATION_GROUP_RE = re.compile(r"\[\[\d+\]\([^)]*\)(?:\s*[,\-–]\s*\[\d+\]\([^)]*\))*\]")
 _LINK_RE = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _LINK_ONLY_LINE_RE = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$", re.M)
-_HTML_TAG_RE = re.compile(r"</?(a|span|div|sup|sub|br|img)\b[^>]*>", re.I)
 
 
 def clean_markup(text: str) -> str:
-    """Drop image links, citation markers and navigation-only link lines; links become text."""
+    """Drop image links, citation markers and navigation-only link lines; links become text;
+    no tag is left (the loaders read HTML as text: this holds for any loader)."""
+    text = defuse_tags(text)
     text = _IMAGE_RE.sub("", text)
     text = _CITATION_GROUP_RE.sub("", text)
     text = _LINK_ONLY_LINE_RE.sub("", text)
     text = _LINK_RE.sub(r"\1", text)
-    text = _HTML_TAG_RE.sub("", text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
@@ -312,6 +313,11 @@ def _merged_sections(sections: Iterable[Section], min_chars: int) -> Iterator[Se
         yield pending
 
 
+def _one_line(text: str) -> str:
+    """A title or heading on one line, no tag in it."""
+    return " ".join(defuse_tags(text).split())
+
+
 def _short_label(path: tuple[str, ...], limit: int = 200) -> str:
     """The section path for the prefix line; deep paths keep their top and their last two levels
     so the prefix does not crowd out the text it labels (metadata keeps the whole path)."""
@@ -330,16 +336,16 @@ def chunk_id(text: str, metadata: dict[str, str | int]) -> str:
 
 def chunk_document(document: Document, params: ChunkingParams) -> list[Chunk]:
     patterns = [re.compile(p, re.I) for p in params.drop_sections]
-    title = " ".join(document.title.split())
+    title = _one_line(document.title)
     cleaned = (
-        Section(s.path, clean_markup(s.text))
+        Section(tuple(_one_line(h) for h in s.path), clean_markup(s.text))
         for s in document.sections
         if not _is_dropped(s.path, patterns)
     )
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for section in _merged_sections((s for s in cleaned if s.text), params.min_chars):
-        section_label = " > ".join(" ".join(h.split()) for h in section.path)
+        section_label = " > ".join(section.path)
         prefix = f"{title} -- {_short_label(section.path)}" if section_label else title
         for body in _pack(_units(section.text, params.target_chars), params):
             text = f"{prefix}\n{body}"
@@ -353,7 +359,7 @@ def chunk_document(document: Document, params: ChunkingParams) -> list[Chunk]:
                 section=section_label,
                 url=document.url,
                 updated=document.updated,
-                license=document.license,
+                license=_one_line(document.license) if document.license else None,
                 corpus_license=document.corpus.license,
                 corpus_source_url=document.corpus.source_url,
             )

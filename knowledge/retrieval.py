@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from knowledge.errors import EmptyKnowledgeBase
 from knowledge.lexical import LexicalHit
+from knowledge.markup import web_url
 from knowledge.store import StoredChunk
 from knowledge.types import Passage, SearchFilters
 
@@ -70,14 +71,14 @@ def passage_from_stored(chunk: StoredChunk, **scores: float | int | None) -> Pas
         text=chunk.text,
         title=str(meta.get("title", "")),
         section=str(meta.get("section", "")),
-        url=text_field("url"),
+        url=web_url(meta.get("url")),
         updated=text_field("updated"),
         license=text_field("license"),
         corpus=str(meta.get("corpus", "")),
         source=str(meta.get("source", "")),
         doc_id=str(meta.get("doc_id", "")),
         corpus_license=text_field("corpus_license"),
-        corpus_source_url=text_field("corpus_source_url"),
+        corpus_source_url=web_url(meta.get("corpus_source_url")),
         **scores,  # type: ignore[arg-type]
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.markup import web_url
+
 
 @dataclass(frozen=True)
 class CorpusInfo:
@@ -97,6 +99,12 @@ class Passage:
         """The passage's licence: its document's own, else its corpus's (the one rule every
         display and citation uses); None when neither states one."""
         return self.license or self.corpus_license
+
+    @property
+    def link(self) -> str | None:
+        """The passage's URL when it is a web (http or https) link, the only kind shown as a
+        link (`knowledge.markup.web_url`)."""
+        return web_url(self.url)
 
     @property
     def body(self) -> str:

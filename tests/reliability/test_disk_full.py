@@ -133,11 +133,11 @@ def test_disk_full_under_the_served_app(
     env = {"CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False))}
     with serve_subprocess(data_dir, "--no-engine", env=env) as served:
         client = Client(served.url, verbose=False)
-        client.predict(QUESTIONS[0], "bed-3", "", api_name="/ask")
+        bed_3 = client.predict(QUESTIONS[0], "", "", api_name="/ask")["session_id"]
         filler = fill(small_disk)
 
         with pytest.raises(Exception, match=r"is full, so this turn was not saved") as error:
-            client.predict(QUESTIONS[1], "bed-3", "", api_name="/ask")
+            client.predict(QUESTIONS[1], bed_3, "", api_name="/ask")
         assert "\n" not in str(error.value)
         # Reading still works, and a plan (which stores nothing) is still made.
         assert client.predict("gabapentin", 3, "", "", api_name="/search")
@@ -155,7 +155,7 @@ def test_disk_full_under_the_served_app(
         assert upload.status_code == 507 and "is full" in upload.json()["error"]
 
         filler.unlink()
-        after = client.predict(QUESTIONS[2], "bed-3", "", api_name="/ask")
+        after = client.predict(QUESTIONS[2], bed_3, "", api_name="/ask")
         assert after["citations"]
         assert served.process.poll() is None
     output = served.output()

@@ -86,7 +86,7 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
         first = engine_state(data_dir)
         wait_until(lambda: healthy(first["url"]), 300, "the engine became ready")
         client = Client(served.url, verbose=False)
-        job = client.submit(QUESTION, "ward-1", "", api_name="/ask")
+        job = client.submit(QUESTION, "", "", api_name="/ask")
         # Kill once the engine has begun streaming this answer.
         wait_until(lambda: engine_requests(data_dir) > 0, 240, "the engine took the request")
         time.sleep(2)
@@ -109,7 +109,7 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
             f"the engine was back in {back_s:.0f} s"
         )
         before = engine_requests(data_dir)
-        after = client.predict(QUESTION, "ward-1", "", api_name="/ask")
+        after = client.predict(QUESTION, cut["session_id"], "", api_name="/ask")
         # Written by the restarted engine (SmolLM2's prose may still be replaced by quotes when
         # the verifier finds it unsupported: that is the `fallback` flag, not `engine`).
         assert engine_requests(data_dir) > before
@@ -142,6 +142,7 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
     data_dir = tmp_path / "data"
     env = {"CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False))}
     received: dict[str, list[str]] = {f"bed-{n}": [] for n in range(4)}
+    ids: dict[str, str] = {}  # each bed's session id, issued by the server with its first answer
     stop = threading.Event()
 
     def session(served: Served, name: str) -> None:
@@ -150,9 +151,10 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
         while not stop.is_set():
             question = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
             try:
-                client.predict(question, name, "", api_name="/ask")
+                answer = client.predict(question, ids.get(name, ""), "", api_name="/ask")
             except Exception:  # the app died under this turn: it was not received
                 return
+            ids[name] = answer["session_id"]
             received[name].append(question)
             turn += 1
 
@@ -172,21 +174,21 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
     with serve_subprocess(data_dir, "--no-engine", env=env) as again:
         client = Client(again.url, verbose=False)
         for name in received:
-            answer = client.predict(QUESTIONS[0], name, "", api_name="/ask")
-            assert answer["citations"] and answer["session_id"] == name
+            answer = client.predict(QUESTIONS[0], ids[name], "", api_name="/ask")
+            assert answer["citations"] and answer["session_id"] == ids[name]
     assert "Traceback" not in again.output()
 
     agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), make_kb(data_dir), None)
     try:
         for name, questions in received.items():
-            asked = [m["content"] for m in agent.history(name) if m["role"] == "user"]
+            asked = [m["content"] for m in agent.history(ids[name]) if m["role"] == "user"]
             assert asked[-1] == QUESTIONS[0]  # the turn after the restart
             before = asked[:-1]
             assert before[: len(questions)] == questions  # every received answer, in order
             assert len(before) - len(questions) <= 1  # the turn in flight: whole or absent
             # The audit row is written before the history: the turn in flight may be audited
             # without being in the history (never shown), never the other way round.
-            audited = agent.audit.rows(name)
+            audited = agent.audit.rows(ids[name])
             assert len(asked) <= len(audited) <= len(asked) + 1
     finally:
         agent.close()
@@ -209,7 +211,9 @@ def test_chroma_server_stopped_and_restarted_under_the_app(tmp_path: Path) -> No
         with serve_subprocess(tmp_path / "data", "--no-engine", env=env) as served:
             client = Client(served.url, verbose=False)
             assert client.predict("gabapentin", 3, "", "", api_name="/search")
-            assert client.predict(QUESTIONS[0], "bed-1", "", api_name="/ask")["citations"]
+            first = client.predict(QUESTIONS[0], "", "", api_name="/ask")
+            assert first["citations"]
+            bed_1 = first["session_id"]
 
             process.kill()
             process.wait(timeout=30)
@@ -218,13 +222,13 @@ def test_chroma_server_stopped_and_restarted_under_the_app(tmp_path: Path) -> No
             message = str(error.value)  # one sentence, not a traceback
             assert "\n" not in message and message.endswith("check that it is running.")
             # A question is answered with that sentence (not "no evidence"), no citation.
-            down = client.predict(QUESTIONS[1], "bed-1", "", api_name="/ask")
+            down = client.predict(QUESTIONS[1], bed_1, "", api_name="/ask")
             assert down["mode"] == "abstained" and not down["citations"]
             assert f"Chroma server at {url}" in down["answer"]
 
             process, _ = start_chroma(db, chroma_log, port=port)
             assert client.predict("gabapentin", 3, "", "", api_name="/search")
-            answer = client.predict(QUESTIONS[2], "bed-1", "", api_name="/ask")
+            answer = client.predict(QUESTIONS[2], bed_1, "", api_name="/ask")
             assert answer["citations"]
         output = served.output()
         assert served.process.returncode == 0 and "Traceback" not in output

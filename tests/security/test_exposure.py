@@ -16,6 +16,7 @@ from agent.settings import Settings
 from knowledge.ingest import ingest
 from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
+from tests.security.apps import upload
 from tests.serving import serve_subprocess
 from ui.web import build_app, launch, status_reporter
 
@@ -83,13 +84,7 @@ def test_an_uploaded_file_stays_in_the_data_dir_whatever_its_name(
     served_app: tuple[str, Path], name: str, tmp_path: Path
 ) -> None:
     url, data_dir = served_app
-    response = httpx.post(
-        f"{url}/gradio_api/upload",
-        files={"files": (name, b"DICM not really", "application/octet-stream")},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    [stored] = response.json()
+    stored = upload(url, name, b"DICM not really")
     assert Path(stored).resolve().is_relative_to((data_dir / "uploads").resolve())
     assert Path(stored).read_bytes() == b"DICM not really"
     for outside in (Path("/etc/escape.dcm"), Path("/escape.dcm"), tmp_path / "escape.dcm"):

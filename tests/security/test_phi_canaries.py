@@ -27,6 +27,7 @@ from tests.corpus import write_corpus
 from tests.netproxy import CuttableProxy
 from tests.pacs import Orthanc, plant_study
 from tests.pacs import canaries as pacs_canaries
+from tests.ui.cli.console import run
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +53,17 @@ CASE = (
     "Patient: Ada QUILLFEATHER, MRN 5531907, born 1951-06-17, 42 Lark Street. "
     "62-year-old woman with hot flashes. Meds: venlafaxine 75 mg daily. Creatinine 0.9 mg/dL."
 )
+
+
+# Names planted in a case's lists (issue 17, finding 6): short entries were audited verbatim.
+LIST_CANARIES = ("Kestreldoe", "Canaryson", "Wrenfieldia")
+LIST_CASE = {
+    "age_years": 71,
+    "sex": "female",
+    "diagnoses": ["atrial fibrillation", "Wrenfieldia syndrome"],
+    "medications": ["amiodarone 200 mg daily", "citalopram 20 mg daily", "Jane Kestreldoe"],
+    "allergies": ["penicillin per Dr Bob Canaryson"],
+}
 
 
 def canaries() -> list[str]:
@@ -180,3 +192,37 @@ def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_and_no_file(
         assert needle not in shown, f"{needle} reached what the app shows"
         leaked = [str(p.relative_to(data_dir)) for p, d in written.items() if needle.encode() in d]
         assert not leaked, f"{needle} was written to {leaked}"
+
+
+def test_names_in_a_case_lists_reach_no_audit_row(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    # A turn (extractive: no engine needed) with a case whose lists carry names; the interaction
+    # check is run on them. Then `clinassist audit export`
+    # and the audit database's files hold none of the names, and the drugs by their names.
+    data_dir = tmp_path / "data"
+    ingest(make_kb(data_dir), [write_corpus(tmp_path / "guides", with_pdf=False)])
+    settings = Settings(data_dir=data_dir, corpus_dirs=[], answer_mode="extractive")
+    service = Service(settings, make_kb(data_dir))
+    try:
+        events = list(
+            service.run(
+                "Is amiodarone with citalopram a problem?",
+                session_id="list-canaries",
+                case=json.dumps(LIST_CASE),
+            )
+        )
+    finally:
+        service.close()
+    assert isinstance(events[-1], FinalEvent)
+    exported = run("audit", "export", data_dir=data_dir)
+    assert exported.returncode == 0, exported.stderr
+    stored = {p.name: p.read_bytes().lower() for p in data_dir.glob("audit.sqlite*")}
+    for canary in LIST_CANARIES:
+        assert canary.lower() not in exported.stdout.lower(), f"{canary} in audit export"
+        leaked = [name for name, data in stored.items() if canary.lower().encode() in data]
+        assert not leaked, f"{canary} was written to {leaked}"
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    (call,) = [c for row in rows for c in row["tool_calls"] if c["name"] == "check_interactions"]
+    assert call["arguments"]["medications"][:2] == ["amiodarone", "citalopram"]
+    assert call["arguments"]["allergies"] == ["penicillin"]

@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ from tools.imaging.probe import (
     probes_dir,
     train_probe,
 )
-from tools.imaging.similar import ImageIndex, index_images
+from tools.imaging.similar import ImageIndex, dataset_provenance, index_images
 
 CXR = SHARED / "images" / "cxr-nih1000-64px"
 SAMPLES = SHARED / "images" / "dicom-samples"
@@ -218,6 +219,57 @@ def test_a_bad_labels_file_fails_before_anything_is_written(
 def test_similar_on_an_empty_index_says_so(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match="image index is empty"):
         open_index(tmp_path / "data").similar(np.ones(1280, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("source", "licence", "url"),
+    [
+        (  # fields: LICENSE, and a github: reference for the URL the file does not give
+            "WHAT: a set\nOBTAINED FROM: github:owner/repo-x commit abc\nLICENSE: CC0\n",
+            "CC0",
+            "https://github.com/owner/repo-x",
+        ),
+        ("FILES:\n a.dcm [x]\nLICENSES: pydicom MIT; highdicom MIT\n", "pydicom MIT; ...", None),
+        (  # prose without fields: the text itself is the licence note
+            "a.png: from github:mlmed/torchxrayvision tests/a.png.\n  NIH images; Apache-2.0.\n",
+            "a.png: from github:mlmed/torchxrayvision tests/a.png. NIH images; Apache-2.0.",
+            "https://github.com/mlmed/torchxrayvision",
+        ),
+    ],
+)
+def test_dataset_provenance_finds_the_licence_however_source_txt_is_written(
+    tmp_path: Path, source: str, licence: str, url: str | None
+) -> None:
+    (tmp_path / "SOURCE.txt").write_text(source, encoding="utf-8")
+    info = dataset_provenance(tmp_path, None)
+    assert info.name == tmp_path.name and info.source_url == url
+    assert info.license == licence.replace("...", "highdicom MIT")
+
+
+def test_a_probe_reuses_the_vectors_the_index_holds(tmp_path: Path) -> None:
+    root = cxr_subset(tmp_path, {"train": 8, "valid": 8, "test": 8})
+    index = open_index(tmp_path / "data")
+    index_images(root, index, load_encoder(), labels_csv=root / "labels.csv")
+    encoder = CountingEncoder(load_encoder())
+    reused = train_probe(root, root / "labels.csv", encoder, image_index=index)
+    assert encoder.encoded == 0  # every image came from the index
+    fresh = train_probe(root, root / "labels.csv", load_encoder())
+    assert np.allclose(reused.coef, fresh.coef, atol=1e-3)
+    assert reused.metrics.test_auroc.value == pytest.approx(
+        fresh.metrics.test_auroc.value, abs=0.02
+    )
+
+
+class CountingEncoder:
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.info, self.encoded = inner, inner.info, 0
+
+    def encode(self, images: Any) -> Any:
+        self.encoded += len(images)
+        return self.inner.encode(images)
+
+    def zero_shot(self, images: Any, labels: Any) -> Any:
+        return self.inner.zero_shot(images, labels)
 
 
 # --------------------------------------------------------------------------- probes

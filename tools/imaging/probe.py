@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tools.errors import ImageError, ToolError
 from tools.imaging.decode import read_image
 from tools.imaging.encoders import FloatMatrix, ImageEncoder, encoder_pixels
-from tools.imaging.similar import dataset_provenance, read_labels
+from tools.imaging.similar import dataset_provenance, file_id, read_labels
+
+if TYPE_CHECKING:
+    from tools.imaging.similar import ImageIndex
 
 RESEARCH_NOTICE = "Research use only, not a diagnostic device."
 SPLITS = ("train", "valid", "test")
@@ -30,6 +34,7 @@ C_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
 BOOTSTRAP_ROUNDS = 1000
 # Below this top probability an output is flagged: the probe cannot tell the labels apart here.
 LOW_CONFIDENCE = 0.6
+ENCODE_BATCH = 32  # files decoded and encoded at a time (bounded memory, progress)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -78,6 +83,7 @@ class LinearProbe(BaseModel):
     dataset: str
     license: str | None
     created_at: str
+    source_url: str | None = None  # absent from probes saved before it was recorded
 
     def predict_proba(self, vectors: FloatMatrix) -> npt.NDArray[np.float64]:
         x = (np.asarray(vectors, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
@@ -109,6 +115,8 @@ class ProbeOutput(BaseModel):
     low_confidence: bool
     test_auroc: str
     trained_on: str
+    license: str | None = None
+    source_url: str | None = None
     notice: str = RESEARCH_NOTICE
 
     def outputs_text(self) -> str:
@@ -146,6 +154,8 @@ def apply_probe(probe: LinearProbe, vector: FloatMatrix) -> ProbeOutput:
         low_confidence=max(by_label.values()) < LOW_CONFIDENCE,
         test_auroc=str(probe.metrics.test_auroc),
         trained_on=probe.dataset,
+        license=probe.license,
+        source_url=probe.source_url,
     )
 
 
@@ -192,15 +202,36 @@ def bootstrap_auroc(
 
 
 def encode_files(
-    files: Sequence[Path], encoder: ImageEncoder, deid_seed: str | None = None
+    files: Sequence[Path],
+    encoder: ImageEncoder,
+    deid_seed: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    image_index: ImageIndex | None = None,
 ) -> FloatMatrix:
-    pixels = []
-    for path in files:
-        try:
-            pixels.append(encoder_pixels(read_image(path, deid_seed=deid_seed)))
-        except ImageError as exc:
-            raise ToolError(f"{path.name}: {exc}") from None
-    return encoder.encode(pixels)
+    """The files' vectors, in batches; `progress` is told how many files each batch held.
+    A file the similar-image index of this encoder already holds is not encoded again."""
+    if image_index is not None and image_index.encoder.name != encoder.info.name:
+        image_index = None
+    rows: list[FloatMatrix] = []
+    for start in range(0, len(files), ENCODE_BATCH):
+        batch = files[start : start + ENCODE_BATCH]
+        ids = [file_id(path) for path in batch] if image_index is not None else []
+        stored = image_index.vectors(ids) if image_index is not None else {}
+        pixels = []
+        for position, path in enumerate(batch):
+            if ids and ids[position] in stored:
+                continue
+            try:
+                pixels.append(encoder_pixels(read_image(path, deid_seed=deid_seed)))
+            except ImageError as exc:
+                raise ToolError(f"{path.name}: {exc}") from None
+        encoded = iter(encoder.encode(pixels))
+        for position in range(len(batch)):
+            known = stored.get(ids[position]) if ids else None
+            rows.append(known if known is not None else next(encoded))
+        if progress is not None:
+            progress(len(batch))
+    return np.stack(rows) if rows else encoder.encode([])
 
 
 def labelled_splits(
@@ -247,8 +278,12 @@ def train_probe(
     name: str | None = None,
     deid_seed: str | None = None,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    image_index: ImageIndex | None = None,
 ) -> LinearProbe:
-    """Encode every labelled image once, fit on train, choose C on valid, measure on test."""
+    """Encode every labelled image once (or take its vector from the similar-image index),
+    fit on train, choose C on valid, measure on test; `progress(done, total)` follows the
+    encoding, which is most of the time."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -260,7 +295,19 @@ def train_probe(
     splits = labelled_splits(train_dir, labels_csv, seed=seed)
     classes = tuple(sorted({label for items in splits.values() for _, label in items}))
     index = {label: i for i, label in enumerate(classes)}
-    x = {s: encode_files([p for p, _ in splits[s]], encoder, deid_seed) for s in SPLITS}
+    total = sum(len(items) for items in splits.values())
+    done = 0
+
+    def encoded(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
+    x = {
+        s: encode_files([p for p, _ in splits[s]], encoder, deid_seed, encoded, image_index)
+        for s in SPLITS
+    }
     y = {s: np.array([index[label] for _, label in splits[s]], dtype=np.int64) for s in SPLITS}
     for split in ("valid", "test"):
         if len(np.unique(y[split])) < len(classes):
@@ -303,5 +350,6 @@ def train_probe(
         ),
         dataset=provenance.name,
         license=provenance.license,
+        source_url=provenance.source_url,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )

@@ -9,7 +9,9 @@ before the first write, so a bad CSV leaves the index as it was.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +24,7 @@ import numpy as np
 from knowledge.chroma import connect_chroma, guarded_call
 from knowledge.errors import KnowledgeError
 from knowledge.loaders import read_corpus_descriptor
-from knowledge.provenance import SOURCE_FILE
+from knowledge.provenance import SOURCE_FILE, parse_source_text
 from knowledge.types import CorpusInfo
 from tools.errors import ImageError, ToolError
 from tools.imaging.decode import read_image
@@ -32,6 +34,7 @@ IMAGE_SUFFIXES = frozenset({".dcm", ".dicom", ".png", ".jpg", ".jpeg", ""})
 ENCODER_KEY = "clinassist_image_encoder"
 INDEX_BATCH = 32
 MAX_LABELS_BYTES = 20 * 1024 * 1024
+_GITHUB_REF = re.compile(r"\bgithub:([A-Za-z0-9][A-Za-z0-9_-]*/[A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,18 @@ class ImageIndex:
         found = self._call("reading the image index", self._collection.get, ids=list(ids))
         return set(found["ids"])
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, FloatMatrix]:
+        """The stored vectors of those of `ids` the index holds."""
+        if not ids:
+            return {}
+        found = self._call(
+            "reading the image index", self._collection.get, ids=list(ids), include=["embeddings"]
+        )
+        return {
+            image_id: np.asarray(vector, dtype=np.float32)
+            for image_id, vector in zip(found["ids"], found["embeddings"], strict=True)
+        }
+
     def add(
         self, ids: Sequence[str], vectors: FloatMatrix, metadatas: Sequence[dict[str, Any]]
     ) -> None:
@@ -238,9 +253,28 @@ def dataset_root(directory: Path, labels_csv: Path | None) -> Path:
 
 
 def dataset_provenance(directory: Path, labels_csv: Path | None) -> CorpusInfo:
+    """The dataset's name, licence and source URL from its SOURCE.txt. Image sets gathered from
+    several places often state their licences under LICENSES, or write SOURCE.txt as prose
+    without fields: then that field, or the whole text, is the licence note, and the first
+    `github:owner/name` reference stands for a source URL the file does not give."""
     root = dataset_root(directory, labels_csv)
     source = directory / SOURCE_FILE
-    return read_corpus_descriptor(root.name, source if source.is_file() else root / SOURCE_FILE)
+    path = source if source.is_file() else root / SOURCE_FILE
+    info = read_corpus_descriptor(root.name, path)
+    if (info.license and info.source_url) or not path.is_file():
+        return info
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return info
+    fields = parse_source_text(text)
+    license_note = info.license or fields.get("LICENSES")
+    if license_note is None and not fields.fields:
+        license_note = " ".join(text.split()) or None
+    source_url = info.source_url
+    if source_url is None and (match := _GITHUB_REF.search(text)):
+        source_url = f"https://github.com/{match.group(1).rstrip('.')}"
+    return dataclasses.replace(info, license=license_note, source_url=source_url)
 
 
 def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:

@@ -124,3 +124,50 @@ def ingest_with_progress(
     finally:
         if bar is not None:
             bar.close()
+
+
+def prepare_imaging_demo(clinassist: Service) -> None:
+    """The service's imaging-demo preparation with a progress bar per step on stderr, then
+    what it did: images indexed, the probe trained (or kept), notes."""
+    import sys
+
+    from tqdm import tqdm
+
+    settings = clinassist.settings
+    if not settings.image_sample_dirs and settings.demo_probe_dir is None:
+        return
+    bar: tqdm[Any] | None = None
+
+    def progress(what: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None or bar.desc != what:  # one step at a time: one bar at a time
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, unit="image", desc=what, file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    typer.echo("Preparing the imaging demo ...")
+    try:
+        demo = clinassist.images.prepare_demo(progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if demo.sample_sets:
+        typer.echo(
+            f"Sample images from {', '.join(s.dataset for s in demo.sample_sets)}: "
+            f"{demo.indexed} indexed, {demo.unchanged} unchanged, {len(demo.skipped)} skipped; "
+            f"the similar-image index holds {demo.index_size} ({demo.encoder})."
+        )
+    for skipped in demo.skipped:
+        typer.echo(f"  skipped {skipped}")
+    if demo.probe is not None:
+        metrics = demo.probe.metrics
+        typer.echo(
+            f"Probe {demo.probe.name} trained on {demo.probe.dataset} "
+            f"({metrics.n_train} / {metrics.n_valid} / {metrics.n_test} images): "
+            f"test AUROC {metrics.test_auroc}. {clinassist.images.research_notice()}"
+        )
+    elif demo.kept:
+        typer.echo(f"Probes already trained for this encoder: {', '.join(demo.kept)}.")
+    for note in demo.notes:
+        typer.echo(f"  note: {note}")

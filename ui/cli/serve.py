@@ -1,4 +1,5 @@
-"""`clinassist serve`: the engine started and supervised, the corpora ingested, the app served."""
+"""`clinassist serve`: the engine started and supervised, the corpora ingested, the imaging demo
+prepared, the app served."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.service import EngineState, RemoteEngine, Service
+from agent.service import USER_ERRORS, EngineState, RemoteEngine, Service
 from ui.cli.common import (
     fail,
     ingest_with_progress,
     is_loopback,
+    prepare_imaging_demo,
     print_ingest_report,
     service,
     user_errors,
@@ -46,11 +48,22 @@ def serve_command(
     engine: Annotated[
         bool, typer.Option("--engine/--no-engine", help="Start (or check) the LLM engine.")
     ] = True,
+    imaging_demo: Annotated[
+        bool,
+        typer.Option(
+            "--imaging-demo/--no-imaging-demo",
+            help="Index the sample images and train the demonstration probe (once).",
+        ),
+    ] = True,
 ) -> None:
-    """Start the LLM engine, ingest the configured corpora and serve the app (127.0.0.1:7860).
+    """Start the LLM engine, ingest the configured corpora, prepare the imaging demo and serve
+    the app (127.0.0.1:7860).
 
-    A local engine started here is supervised and stopped when this command ends. Binding to
-    anything but loopback needs --auth or --auth-file; no share link is ever created.
+    The imaging demo indexes the sample images (setting image_sample_dirs) for similar-image
+    search and trains the demonstration probe (demo_probe_dir) when the encoder has none; what
+    is already there is skipped. A local engine started here is supervised and stopped when this
+    command ends. Binding to anything but loopback needs --auth or --auth-file; no share link is
+    ever created.
     """
     credentials = _credentials(auth, auth_file)
     if not is_loopback(host) and not credentials:
@@ -61,7 +74,7 @@ def serve_command(
     signal.signal(signal.SIGTERM, _interrupt)
     local = _start_engine(clinassist) if engine else None
     try:
-        _serve_app(clinassist, local, host, port, credentials, engine)
+        _serve_app(clinassist, local, host, port, credentials, engine, imaging_demo)
     finally:
         if local is not None:
             local.stop()
@@ -79,6 +92,7 @@ def _serve_app(
     port: int,
     credentials: list[tuple[str, str]],
     engine: bool,
+    imaging_demo: bool,
 ) -> None:
     from ui.web import build_app, launch, status_reporter
 
@@ -89,6 +103,12 @@ def _serve_app(
             print_ingest_report(ingest_with_progress(clinassist, list(settings.corpus_dirs)))
         stats = clinassist.stats()
         typer.echo(f"Knowledge base: {stats.chunks} chunks in {len(stats.corpora)} corpora.")
+    if imaging_demo:
+        try:
+            prepare_imaging_demo(clinassist)
+        except USER_ERRORS as exc:  # e.g. the Chroma server is down: the app serves without
+            typer.echo(f"The imaging demo was not prepared: {exc}", err=True)
+    with user_errors():
         watched = local or (clinassist.engine() if engine else None)
         if watched is not None:
             current = watched.status()
@@ -105,7 +125,13 @@ def _serve_app(
     )
     typer.echo(f"Serving clinassist on http://{host}:{port} (Ctrl-C stops it).")
     try:
-        launch(app, host=host, port=port, credentials=credentials)
+        launch(
+            app,
+            host=host,
+            port=port,
+            credentials=credentials,
+            trusted_hosts=settings.trusted_hosts,
+        )
     finally:
         clinassist.close()
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import uuid
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,12 +40,17 @@ from ui.web.rendering import (
     citations_html,
     escape,
     flags_markdown,
+    inert_markdown,
     markdown_escape,
     passages_html,
     short_json,
     tool_message,
 )
 from ui.web.status import AppStatus
+
+# Uploads decoded and kept in memory (their originals deleted from disk): the last few images
+# (re-windowed, another frame) and FHIR records (previewed, then planned).
+KEPT_UPLOADS = 4
 
 
 class ChatView(NamedTuple):
@@ -74,6 +81,24 @@ class ImageShown(NamedTuple):
     frame: dict[str, Any]
 
 
+def _dataset_sources(analysis: Any) -> list[str]:
+    """One line per dataset behind the similar images and the probes: its licence and source,
+    as its SOURCE.txt states them."""
+    datasets: dict[str, tuple[str | None, str | None]] = {}
+    for probe in analysis.probes:
+        datasets.setdefault(probe.trained_on, (probe.license, probe.source_url))
+    for hit in analysis.similar:
+        datasets.setdefault(hit.dataset, (hit.license, hit.source_url))
+    lines = []
+    for name, (licence, url) in datasets.items():
+        source = f" — source: <{url}>" if url else ""
+        lines.append(
+            f"- Dataset **{markdown_escape(name)}** · licence: "
+            f"{markdown_escape(licence or 'not stated')}{source}"
+        )
+    return lines
+
+
 def analysis_notes(analysis: Any) -> str:
     """An image analysis as Markdown bullets: quality flags, probe outputs with their AUROC,
     similar images with their source, the encoder's caveat."""
@@ -89,6 +114,7 @@ def analysis_notes(analysis: Any) -> str:
             f"{hit.dataset}/{hit.path}"
         )
     lines.append(f"- {analysis.encoder_caveat}")
+    lines += _dataset_sources(analysis)
     return "\n".join(lines)
 
 
@@ -99,12 +125,16 @@ class Handlers:
     def __init__(self, agent: Service, status: Callable[[], AppStatus]) -> None:
         self.agent = agent
         self.status = status
+        # An upload's path (a random name: ui.web.guard) -> what was decoded from it.
+        self._decoded: OrderedDict[str, Any] = OrderedDict()
+        self._decoded_lock = threading.Lock()
 
     # ------------------------------------------------------------ sessions and status
 
-    @staticmethod
-    def new_session() -> str:
-        return uuid.uuid4().hex
+    def new_session(self, user: str = "") -> str:
+        """A browser's session: an id the server issues, owned by the signed-in `user` ("" when
+        the app runs without sign-in)."""
+        return self.agent.new_session(user)
 
     def banner(self) -> str:
         current = self.status()
@@ -137,6 +167,7 @@ class Handlers:
         history: list[dict[str, Any]],
         session: str,
         pacs_study: str = "",
+        user: str = "",
     ) -> Iterator[ChatView]:
         """One turn, history as it streams: the question (and its attachments, files or a PACS
         study by UID or accession number) first, then each tool step, the answer's tokens, and
@@ -161,14 +192,18 @@ class Handlers:
         history.append({"role": "user", "content": question or "(no question)"})
         yield ChatView(history, "", "")
         answer_at: int | None = None
+        answer = ""  # as the model wrote it; shown through `inert_markdown`
         tool_at: dict[str, int] = {}
         flags: list[Flag] = []
         citations: list[Citation] = []
         try:
-            for event in self.agent.run(question, session_id=session, attachments=attachments):
+            events = self.agent.run(
+                question, session_id=session, attachments=attachments, user=user
+            )
+            for event in self._discarding(events, files):
                 if isinstance(event, ToolCallEvent):
                     tool_at[event.id] = len(history)
-                    args = json.dumps(event.arguments, ensure_ascii=False)
+                    args = short_json(json.dumps(event.arguments, ensure_ascii=False))
                     history.append(
                         tool_message(f"🛠️ {event.name} ({event.chosen_by})", args, "pending")
                     )
@@ -181,10 +216,8 @@ class Handlers:
                     if answer_at is None:
                         answer_at = len(history)
                         history.append({"role": "assistant", "content": ""})
-                    history[answer_at] = {
-                        "role": "assistant",
-                        "content": history[answer_at]["content"] + event.text,
-                    }
+                    answer += event.text
+                    history[answer_at] = {"role": "assistant", "content": inert_markdown(answer)}
                 elif isinstance(event, FlagEvent):
                     flags.append(event.flag)
                 elif isinstance(event, CitationEvent):
@@ -192,7 +225,7 @@ class Handlers:
                 elif isinstance(event, FinalEvent):
                     result = event.result
                     mode = MODE_LABELS[result.mode.value]
-                    text = f"{result.answer}\n\n_{mode}_\n\n_{result.notice}_"
+                    text = f"{inert_markdown(result.answer)}\n\n_{mode}_\n\n_{result.notice}_"
                     if answer_at is None:
                         answer_at = len(history)
                         history.append({"role": "assistant", "content": ""})
@@ -202,6 +235,49 @@ class Handlers:
         except USER_ERRORS as exc:
             history.append({"role": "assistant", "content": f"⚠️ {exc}"})
             yield ChatView(history, citations_html(citations), flags_markdown(flags))
+
+    def _discarding(self, events: Iterator[Any], files: list[Path]) -> Iterator[Any]:
+        """The turn's events; the uploaded originals are deleted once the turn has decoded them
+        (its first event), or when it ends without any."""
+        try:
+            for event in events:
+                self._discard_originals(files)
+                yield event
+        finally:
+            self._discard_originals(files)
+
+    # ------------------------------------------------------------ uploads
+
+    def _discard_originals(self, files: list[Path]) -> None:
+        """Uploaded files, once decoded, removed from the upload folder (and their folder, when
+        it is left empty); a file elsewhere (a caller's own path) is never touched."""
+        uploads = (self.agent.settings.data_dir / "uploads").resolve()
+        for file in files:
+            path = file.resolve()
+            if not path.is_relative_to(uploads) or path == uploads:
+                continue
+            path.unlink(missing_ok=True)
+            if path.parent != uploads:
+                with suppress(OSError):
+                    path.parent.rmdir()
+
+    def _decoded_upload(self, file: str, decode: Callable[[Path], Any]) -> Any:
+        """What `decode` made of an upload: decoded once, kept for the next event (another
+        window, the plan after the preview), the original deleted."""
+        with self._decoded_lock:
+            if file in self._decoded:
+                self._decoded.move_to_end(file)
+                return self._decoded[file]
+        decoded = decode(Path(file))
+        with self._decoded_lock:
+            self._decoded[file] = decoded
+            while len(self._decoded) > KEPT_UPLOADS:
+                self._decoded.popitem(last=False)
+        self._discard_originals([Path(file)])
+        return decoded
+
+    def _record_text(self, file: str) -> str:
+        return str(self._decoded_upload(file, lambda path: CaseForm(fhir=str(path)).case_text()))
 
     # ------------------------------------------------------------ guideline lookup
 
@@ -222,6 +298,9 @@ class Handlers:
         agent = self.agent
         reading = None
         try:
+            fields = dict(fields)
+            if fields.get("fhir"):  # read once (at its preview), kept, the original deleted
+                fields["text"], fields["fhir"] = self._record_text(str(fields["fhir"])), None
             form = CaseForm(**fields)
             reading = agent.read_case(form.case_text())
             result = agent.plan(reading)
@@ -230,6 +309,7 @@ class Handlers:
             return PlanView(read, f"⚠️ {exc}", "", None)
         read = reading.to_markdown()
         markdown = result.to_markdown()
+        shown = inert_markdown(markdown)  # the file keeps the plan as written
         lines = [flags_markdown(result.flags)] if result.flags else []
         folder: Path | None = None
         try:
@@ -239,15 +319,15 @@ class Handlers:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)  # no half-written file left
             lines.append(f"- ⚠️ {storage_error(agent.settings.data_dir, exc, 'the download')}")
-            return PlanView(read, markdown, "\n".join(lines), None)
-        return PlanView(read, markdown, "\n".join(lines), str(folder / "treatment-plan.md"))
+            return PlanView(read, shown, "\n".join(lines), None)
+        return PlanView(read, shown, "\n".join(lines), str(folder / "treatment-plan.md"))
 
     def preview_case(self, file: str | None) -> str:
         """What was read from an uploaded FHIR record, shown before any plan."""
         if not file:
             return ""
         try:
-            return self.agent.read_case(CaseForm(fhir=file).case_text()).to_markdown()
+            return self.agent.read_case(self._record_text(file)).to_markdown()
         except USER_ERRORS as exc:
             return f"⚠️ {exc}"
 
@@ -259,8 +339,9 @@ class Handlers:
         if not file:
             return ImageShown(None, None, "", {"visible": False})
         try:
-            view = self.agent.images.view_image(
-                Path(file), preset=None if preset == "file window" else preset, frame=int(frame) - 1
+            study = self._decoded_upload(file, self.agent.images.read_image)
+            view = self.agent.images.view_study(
+                study, preset=None if preset == "file window" else preset, frame=int(frame) - 1
             )
         except USER_ERRORS as exc:
             return ImageShown(None, None, f"⚠️ {exc}", {"visible": False})
@@ -323,6 +404,9 @@ class Handlers:
         was still receiving when the disk filled or the app was killed: never of use, removed."""
         uploads = self.agent.settings.data_dir / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
+        # Gradio's deep links kept a copy of a browser's chat here; they are off (ui.web.guard)
+        # and a copy left by an earlier version is removed.
+        shutil.rmtree(uploads / "deep_links", ignore_errors=True)
         for partial in uploads.iterdir():
             if partial.is_file():
                 partial.unlink(missing_ok=True)
@@ -330,9 +414,15 @@ class Handlers:
 
     # ------------------------------------------------------------ scripted use (API)
 
-    def ask(self, question: str, session_id: str = "", case: str = "") -> dict[str, Any]:
-        """Answer a question; JSON with answer, mode, citations, flags, tool_calls."""
-        result = self.agent.ask(question, session_id=session_id or None, case=case or None)
+    def ask(
+        self, question: str, session_id: str = "", case: str = "", user: str = ""
+    ) -> dict[str, Any]:
+        """Answer a question; JSON with session_id (the session used: continue it with that
+        id), answer, mode, citations, flags, tool_calls. `session_id` is "" for a new session
+        or one this server issued to `user`; any other id is refused in one sentence."""
+        result = self.agent.ask(
+            question, session_id=session_id or None, case=case or None, user=user
+        )
         return result.as_json()
 
     def plan(self, case: str) -> dict[str, Any]:

@@ -38,11 +38,18 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
     # tab's components read by field name, the frame slider built from its settings.
 
     def chat(
-        message: dict[str, Any], history: list[dict[str, Any]], session: str, pacs_study: str
+        message: dict[str, Any],
+        history: list[dict[str, Any]],
+        session: str,
+        pacs_study: str,
+        request: gr.Request,
     ) -> Iterator[tuple[list[dict[str, Any]], str, str, Any]]:
         cleared = gr.MultimodalTextbox(value=None)
-        for shown in handlers.chat(message, history, session, pacs_study or ""):
+        for shown in handlers.chat(message, history, session, pacs_study or "", user_of(request)):
             yield (*shown, cleared)
+
+    def new_session(request: gr.Request) -> str:
+        return handlers.new_session(user_of(request))
 
     def plan_from_form(values: dict[Any, Any]) -> tuple[str, str, str, str | None]:
         return handlers.plan_from_form({name: values[field] for name, field in case_fields.items()})
@@ -205,14 +212,17 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
             refresh = gr.Button("Refresh")
             refresh.click(handlers.status_markdown, None, status_box, api_visibility="private")
 
-        app.load(handlers.new_session, None, session, api_visibility="private")
+        app.load(new_session, None, session, api_visibility="private")
         app.load(handlers.banner, None, status_banner, api_visibility="private")
 
         # ------------------------------------------------------------ scripted use
-        def ask(question: str, session_id: str = "", case: str = "") -> dict[str, Any]:
-            """Answer a question; JSON with answer, mode, citations, flags, tool_calls."""
+        def ask(
+            question: str, session_id: str = "", case: str = "", request: gr.Request | None = None
+        ) -> dict[str, Any]:
+            """Answer a question; JSON with session_id (pass it back to continue that
+            session; "" starts a new one), answer, mode, citations, flags, tool_calls."""
             try:
-                return handlers.ask(question, session_id, case)
+                return handlers.ask(question, session_id, case, user_of(request))
             except USER_ERRORS as exc:
                 raise user_error(exc) from None
 
@@ -243,6 +253,12 @@ def build_app(agent: Service, status: Callable[[], AppStatus]) -> gr.Blocks:
     for block in (app, *app.blocks.values()):
         block.GRADIO_CACHE = str(uploads)
     return app  # type: ignore[no-any-return]
+
+
+def user_of(request: gr.Request | None) -> str:
+    """Who is asking: the signed-in user's name with `--auth`, "" without sign-in (one user on
+    loopback). Sessions belong to it (agent.sessions)."""
+    return str(getattr(request, "username", None) or "")
 
 
 def user_error(exc: Exception) -> gr.Error:

@@ -1,5 +1,9 @@
 """How answers, citations, flags, passages and tool steps are shown: HTML and Markdown with
-every text from a document or a record escaped."""
+every text from a document or a record escaped, and links only to http(s) URLs.
+
+Answers, plans and flags render as Markdown through an allow-list: emphasis, lists, tables and
+headings stay; raw HTML, links and images in their text are shown as text (`inert_markdown`).
+The app's own HTML (the citation footnotes) is built here, with every value in it escaped."""
 
 from __future__ import annotations
 
@@ -63,6 +67,24 @@ def escape(text: str | None) -> str:
     return html.escape(text or "")
 
 
+def inert_markdown(text: str) -> str:
+    """Markdown whose raw HTML, links, images and code are text: `<`, `>` and `&` become
+    entities (a tag, an autolink or an entity shows as written), backslashes and backticks are
+    escaped (no code span), and so is a `]` before `(`, `[` or `:` (no link, image or reference
+    definition can form). Emphasis, lists and tables keep working; footnote markers such as [1]
+    stay as they are."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"([\\`])", r"\\\1", text)
+    return re.sub(r"\](?=[(\[:])", r"\\]", text)
+
+
+def web_link(passage: Passage, label: str) -> str:
+    """A link to the passage's source, only when it is an http(s) URL ("" otherwise)."""
+    if passage.link is None:
+        return ""
+    return f'<a href="{escape(passage.link)}" target="_blank" rel="noopener">{escape(label)}</a>'
+
+
 def citations_html(citations: Sequence[Citation]) -> str:
     """Numbered footnotes; each expands to the passage with its provenance."""
     if not citations:
@@ -70,9 +92,7 @@ def citations_html(citations: Sequence[Citation]) -> str:
     items = []
     for citation in citations:
         p = citation.passage
-        link = (
-            f'<a href="{escape(p.url)}" target="_blank" rel="noopener">source</a>' if p.url else ""
-        )
+        link = web_link(p, "source")
         meta = " · ".join(
             x
             for x in (
@@ -95,8 +115,9 @@ def flags_markdown(flags: Sequence[Flagged]) -> str:
     lines = []
     for flag in sorted(flags, key=lambda f: f.kind.severity):
         sentence = getattr(flag, "sentence", None)
-        quoted = f' — "{sentence}"' if sentence else ""
-        lines.append(f"- {FLAG_ICONS[flag.kind]} **{flag.kind.label}**: {flag.message}{quoted}")
+        quoted = f' — "{inert_markdown(sentence)}"' if sentence else ""
+        message = inert_markdown(flag.message)
+        lines.append(f"- {FLAG_ICONS[flag.kind]} **{flag.kind.label}**: {message}{quoted}")
     return "\n".join(lines)
 
 
@@ -111,11 +132,7 @@ def passages_html(passages: Sequence[Passage], query: str) -> str:
         body = escape(p.body)
         if pattern is not None:
             body = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", body)
-        link = (
-            f'<a href="{escape(p.url)}" target="_blank" rel="noopener">{escape(p.url)}</a>'
-            if p.url
-            else ""
-        )
+        link = web_link(p, p.link or "")
         blocks.append(
             f"<div class='passage'><h4>{rank}. {escape(p.title)} — {escape(p.section)}</h4>"
             f"<p>{body}</p><p class='provenance'>{link} "
@@ -135,11 +152,15 @@ def tool_message(title: str, content: str, status: str) -> dict[str, Any]:
 
 
 def short_json(content: str, limit: int = 1200) -> str:
+    """A tool's arguments or result as a code block (shown as text); its fence is longer than
+    any run of backticks inside, so nothing in it can close the block."""
     try:
         text = json.dumps(json.loads(content), indent=1, ensure_ascii=False)
     except ValueError:
         text = content
-    return "```json\n" + (text if len(text) <= limit else text[:limit] + "\n…") + "\n```"
+    shown = text if len(text) <= limit else text[:limit] + "\n…"
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", shown)), default=0))
+    return f"{fence}json\n{shown}\n{fence}"
 
 
 def markdown_escape(text: str) -> str:

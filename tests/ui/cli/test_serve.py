@@ -3,10 +3,12 @@ address needs auth."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED
 from tests.corpus import write_corpus
 from tests.serving import serve_subprocess
 from tests.ui.cli.console import assert_one_sentence_error, run
@@ -18,7 +20,14 @@ def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
     from gradio_client import Client
 
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
-    env = {"CLINASSIST_CORPUS_DIRS": str(corpus)}
+    xrays = tmp_path / "xrays"  # the imaging demo, on two images and a folder that is gone
+    xrays.mkdir()
+    for name in ("nih_00000001_000_512px.png", "SOURCE.txt"):
+        shutil.copy(SHARED / "images" / "cxr-sample-fullres" / name, xrays / name)
+    env = {
+        "CLINASSIST_CORPUS_DIRS": str(corpus),
+        "CLINASSIST_IMAGE_SAMPLE_DIRS": f"{xrays},{tmp_path / 'gone'}",
+    }
     with serve_subprocess(tmp_path / "data", "--no-engine", env=env) as served:
         client = Client(served.url, verbose=False)
         passages = client.predict("venlafaxine hot flashes", 3, "", api_name="/search")
@@ -41,6 +50,8 @@ def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
     output = served.output()
     assert served.process.returncode == 0  # SIGTERM, as a service manager sends, stops cleanly
     assert "6 new or changed" in output and served.url.removeprefix("http://") in output
+    assert "Sample images from xrays: 1 indexed, 0 unchanged, 0 skipped" in output
+    assert f"note: {tmp_path / 'gone'} is not a folder" in output
     assert "Traceback" not in output
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from agent.flags import Flag, FlagKind
 from agent.grounding import Citation
 from agent.service import Service
+from agent.settings import Settings
 from tests.agent.test_grounding import passage
 from ui.web import (
     AppStatus,
@@ -121,17 +121,7 @@ def test_building_an_app_sets_nothing_process_wide_and_launch_serves_its_uploads
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "before"))
     status = AppStatus("no engine", None, False, "empty", "0", [])
     apps = {
-        name: build_app(
-            cast(
-                Service,
-                SimpleNamespace(
-                    settings=SimpleNamespace(data_dir=tmp_path / name),
-                    stats=lambda: SimpleNamespace(corpora=[]),
-                    sources=list,
-                ),
-            ),
-            lambda: status,
-        )
+        name: build_app(Service(Settings(data_dir=tmp_path / name, corpus_dirs=[])), lambda: status)
         for name in ("a", "b")
     }
     assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path / "before")

@@ -75,10 +75,11 @@ def test_a_chat_turn_streams_the_answer_with_its_cited_footnotes(
     make_handlers: Callable[..., Handlers],
 ) -> None:
     handlers = make_handlers()
+    session = handlers.new_session()
     earlier = [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "reply"}]
     message = {"text": " Which drugs reduce hot flashes? ", "files": []}
     # each step shows the one conversation list, updated in place: copied here as Gradio sends it
-    views = [v._replace(history=list(v.history)) for v in handlers.chat(message, earlier, "bed-1")]
+    views = [v._replace(history=list(v.history)) for v in handlers.chat(message, earlier, session)]
     assert earlier == [
         {"role": "user", "content": "earlier"},
         {"role": "assistant", "content": "reply"},
@@ -103,7 +104,11 @@ def test_a_chat_turn_the_guidelines_do_not_cover_is_flagged_without_footnotes(
 ) -> None:
     handlers = make_handlers(covered=False)
     views = list(
-        handlers.chat({"text": "How do I rebuild the carburettor of a 1968 motorcycle?"}, [], "b")
+        handlers.chat(
+            {"text": "How do I rebuild the carburettor of a 1968 motorcycle?"},
+            [],
+            handlers.new_session(),
+        )
     )
     last = views[-1]
     assert MODE_LABELS["abstained"] in last.history[-1]["content"]
@@ -115,7 +120,8 @@ def test_a_chat_turn_the_guidelines_do_not_cover_is_flagged_without_footnotes(
 def test_a_chat_turn_with_no_question_ends_in_one_sentence(
     make_handlers: Callable[..., Handlers],
 ) -> None:
-    views = list(make_handlers().chat({"text": "   ", "files": []}, [], "bed-2"))
+    handlers = make_handlers()
+    views = list(handlers.chat({"text": "   ", "files": []}, [], handlers.new_session()))
     assert [m["role"] for m in views[-1].history] == ["user", "assistant"]
     error = views[-1].history[-1]["content"]
     assert error.startswith("⚠️ ") and one_sentence(error)
@@ -223,10 +229,14 @@ def test_user_errors_the_api_raises_and_the_lookup_shows(
 
 def test_the_api_answers_plans_and_keeps_a_session(make_handlers: Callable[..., Handlers]) -> None:
     handlers = make_handlers()
-    answer = handlers.ask("Which drugs reduce hot flashes?", "bed-7")
-    assert answer["session_id"] == "bed-7" and answer["citations"] and not answer["abstained"]
+    answer = handlers.ask("Which drugs reduce hot flashes?")  # a new session: its id returned
+    session = answer["session_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", session)
+    assert answer["citations"] and not answer["abstained"]
     assert {"answer", "mode", "flags", "tool_calls"} <= set(answer)
-    assert handlers.agent.history("bed-7")
+    again = handlers.ask("And their side effects?", session)
+    assert again["session_id"] == session
+    assert len(handlers.agent.history(session)) == 4  # both turns, question and answer each
     plan = handlers.plan(PASTED)
     assert plan["problems"] and "interaction" in {f["kind"] for f in plan["flags"]}
 
@@ -282,11 +292,12 @@ def test_a_chat_turn_attaches_a_pacs_study_de_identified(
         dicomweb_url=orthanc.dicomweb_url, dicomweb_auth_file=orthanc.auth_file
     )
     message = {"text": "What do these images show?", "files": []}
+    pacs_1, pacs_2 = handlers.new_session(), handlers.new_session()
     views = [
-        v._replace(history=list(v.history)) for v in handlers.chat(message, [], "pacs-1", study_uid)
+        v._replace(history=list(v.history)) for v in handlers.chat(message, [], pacs_1, study_uid)
     ]
     assert views[0].history[0] == {"role": "user", "content": "📎 PACS study (2 image(s))"}
-    images = handlers.agent.agent.session_images("pacs-1")
+    images = handlers.agent.agent.session_images(pacs_1)
     assert sorted(images) == ["image-1", "image-2"]
     assert {study.modality for study in images.values()} == {"CT", "MR"}
     for study in images.values():  # de-identified on arrival: no planted value, no original UID
@@ -296,10 +307,10 @@ def test_a_chat_turn_attaches_a_pacs_study_de_identified(
     tools = [m for m in views[-1].history if m.get("metadata")]
     assert any("analyze_image" in m["metadata"]["title"] for m in tools)
     assert views[-1].history[-1]["role"] == "assistant"
-    failed = list(handlers.chat(message, [], "pacs-2", "ACC-NOT-THERE"))
+    failed = list(handlers.chat(message, [], pacs_2, "ACC-NOT-THERE"))
     error = failed[-1].history[-1]["content"]
     assert error.startswith("⚠️ ") and one_sentence(error)
-    assert handlers.agent.agent.session_images("pacs-2") == {}
+    assert handlers.agent.agent.session_images(pacs_2) == {}
     written = {
         p: p.read_bytes().lower()
         for p in handlers.agent.settings.data_dir.rglob("*")
