@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import AgentError
-from agent.settings import Settings
+from agent.settings import Settings, app_version
 
 if TYPE_CHECKING:
     from tools.imaging.analysis import ImageAnalysis
@@ -134,7 +134,9 @@ class PacsStudies:
     ) -> WrittenReport:
         from tools.imaging.report import findings_report
 
-        report = findings_report(analyses, [image.header for image in retrieved])
+        report = findings_report(
+            analyses, [image.header for image in retrieved], version=app_version()
+        )
         self.client().store([report])
         return WrittenReport(
             series_uid=str(report.SeriesInstanceUID),

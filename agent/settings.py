@@ -35,6 +35,16 @@ OFFLINE_ENVIRONMENT: dict[str, str] = {
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def app_version() -> str:
+    """clinassist's installed version ("unknown" when run from a tree never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("clinassist")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def apply_offline_environment() -> None:
     """Make hub clients and telemetry stay silent for this process and its children."""
     os.environ.update(OFFLINE_ENVIRONMENT)
@@ -152,6 +162,13 @@ class Settings(BaseSettings):
     )
     engine_kv_cache_gib: int = Field(
         default=1, ge=1, description="Local engine KV cache (VLLM_CPU_KVCACHE_SPACE, GiB)."
+    )
+    engine_use_all_cpus: bool = Field(
+        default=True,
+        description=(
+            "The local engine computes on every usable core (no core reserved for its "
+            "scheduler) and preloads tcmalloc when installed; false: vLLM's own CPU defaults."
+        ),
     )
     engine_startup_timeout_s: float = Field(
         default=300.0, gt=0, description="How long to wait for the local engine's /health."

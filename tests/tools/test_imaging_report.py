@@ -59,7 +59,7 @@ def report(tmp_path: Path) -> tuple[pydicom.Dataset, pydicom.Dataset]:
     study = read_dataset(original, deid_seed="seed")  # de-identified in place
     analysis, _ = analyze_study("image-1", study, ImagingConfig(data_dir=tmp_path))
     analysis = analysis.model_copy(update={"probes": [PROBE], "similar": [SIMILAR]})
-    return findings_report([analysis], [header]), header
+    return findings_report([analysis], [header], version="9.9.9"), header
 
 
 def test_the_report_belongs_to_the_original_study_and_carries_the_findings(
@@ -73,7 +73,7 @@ def test_the_report_belongs_to_the_original_study_and_carries_the_findings(
     assert read.PatientID == header.PatientID and str(read.PatientName) == "ORIGINAL^PATIENT"
     assert read.SeriesInstanceUID != header.SeriesInstanceUID  # a series of its own
     texts = [item.TextValue for item in walk(read) if item.ValueType == "TEXT"]
-    assert any("efficientnet" in t for t in texts)  # what was run
+    assert any("efficientnet" in t for t in texts) and "9.9.9" in texts  # what was run
     [finding] = [t for t in texts if t.startswith("Probe cxr-demo")]
     assert "effusion 0.69, normal 0.31" in finding and PROBE.test_auroc in finding
     [similar] = [t for t in texts if t.startswith("Similar reference image")]
@@ -103,4 +103,4 @@ def test_a_report_needs_one_analysis_per_source_image(
 ) -> None:
     _, header = report
     with pytest.raises(ToolError, match="one analysis per source image"):
-        findings_report([], [header])
+        findings_report([], [header], version="9.9.9")

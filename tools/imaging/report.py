@@ -10,7 +10,6 @@ image. It is built in memory for one STOW-RS write and never stored by clinassis
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from tools.errors import ToolError
@@ -20,13 +19,6 @@ from tools.imaging.probe import RESEARCH_NOTICE
 SR_SERIES_NUMBER = 990
 SR_SERIES_DESCRIPTION = "clinassist image analysis (research use)"
 MANUFACTURER = "clinassist"
-
-
-def clinassist_version() -> str:
-    try:
-        return version("clinassist")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def probe_findings(analysis: ImageAnalysis) -> list[str]:
@@ -49,9 +41,12 @@ def similar_references(analysis: ImageAnalysis) -> list[str]:
     ]
 
 
-def findings_report(analyses: Sequence[ImageAnalysis], evidence: Sequence[Any]) -> Any:
+def findings_report(
+    analyses: Sequence[ImageAnalysis], evidence: Sequence[Any], *, version: str
+) -> Any:
     """A Comprehensive SR of the analyses, one per evidence header (the original, identifying
-    headers of the analysed images, in the same order), in their study."""
+    headers of the analysed images, in the same order), in their study; `version` is the
+    running clinassist's (its Algorithm Version)."""
     import highdicom as hd
     from highdicom.sr import (
         CodedConcept,
@@ -76,7 +71,7 @@ def findings_report(analyses: Sequence[ImageAnalysis], evidence: Sequence[Any]) 
     )
     items: list[Any] = [
         text(codes.DCM.AlgorithmName, f"clinassist image analysis ({analyses[0].encoder})"),
-        text(codes.DCM.AlgorithmVersion, clinassist_version()),
+        text(codes.DCM.AlgorithmVersion, version),
     ]
     for analysis, header in zip(analyses, evidence, strict=True):
         group = ContainerContentItem(name=codes.DCM.Finding, relationship_type=contains)

@@ -11,12 +11,13 @@ encoded, a plan drafted) does not hold up the others.
 from __future__ import annotations
 
 import json
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
 from mcp.server.lowlevel import Server
+
+from agent.settings import app_version
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -30,13 +31,6 @@ INSTRUCTIONS = (
     "JSON with flags (each with a severity) and a standing notice: they support, and do not "
     "replace, clinical judgement."
 )
-
-
-def _version() -> str:
-    try:
-        return version("clinassist")
-    except PackageNotFoundError:
-        return "0"
 
 
 def build_server(tools: StandaloneTools) -> Server[Any]:
@@ -68,7 +62,7 @@ def build_server(tools: StandaloneTools) -> Server[Any]:
 
     return Server(
         "clinassist",
-        version=_version(),
+        version=app_version(),
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,

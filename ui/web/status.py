@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
 
 from agent.service import (
@@ -13,6 +12,7 @@ from agent.service import (
     EngineStatus,
     KnowledgeBaseStats,
 )
+from agent.settings import app_version
 
 
 @dataclass
@@ -58,10 +58,3 @@ def status_reporter(
         )
 
     return report
-
-
-def app_version() -> str:
-    try:
-        return version("clinassist")
-    except PackageNotFoundError:
-        return "unknown"
