@@ -23,8 +23,10 @@ BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 # A real PACS for the integration tests (Orthanc with DICOMweb) and DICOM's own validator.
 ORTHANC := /usr/sbin/Orthanc
 PACS_PACKAGES := orthanc orthanc-dicomweb dicom3tools
+# The local engine preloads tcmalloc when it is installed (vLLM's CPU guide; README "LLM engine").
+TCMALLOC := /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 
-.PHONY: help install browser pacs lint typecheck test bench serve clean
+.PHONY: help install browser pacs engine-libs lint typecheck test bench serve clean
 
 help:
 	@echo "make serve  - install, prepare the model, start the engine, ingest ../shared/corpora, serve the app"
@@ -61,6 +63,13 @@ $(ORTHANC):
 	apt-get install -y --no-install-recommends $(PACS_PACKAGES) >/dev/null \
 	  || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $(PACS_PACKAGES) >/dev/null; }
 
+engine-libs: $(TCMALLOC)
+
+# Optional: without root or network the engine runs without it (and says nothing is missing).
+$(TCMALLOC):
+	-apt-get install -y --no-install-recommends libtcmalloc-minimal4 >/dev/null 2>&1 \
+	  || echo "libtcmalloc-minimal4 not installed: the local engine runs without tcmalloc"
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -68,13 +77,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck browser pacs
+test: lint typecheck browser pacs engine-libs
 	$(BIN)/pytest --durations=20  # the slowest tests, so the suite's time stays watched
 
-bench: install browser
+bench: install browser engine-libs
 	$(BIN)/python -m bench
 
-serve: install
+serve: install engine-libs
 	$(BIN)/clinassist serve
 
 clean:

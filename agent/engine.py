@@ -418,5 +418,6 @@ def engine_for(settings: Settings) -> LocalEngine | RemoteEngine:
             max_model_len=settings.engine_max_model_len,
             kv_cache_gib=settings.engine_kv_cache_gib,
             startup_timeout_s=settings.engine_startup_timeout_s,
+            use_all_cpus=settings.engine_use_all_cpus,
         ),
     )

@@ -128,6 +128,42 @@ def direct_times(agent: Service, questions: Sequence[str]) -> tuple[list[float],
     return first, full
 
 
+FOLLOW_UP = "And what are their side effects?"
+CASE = (
+    "58-year-old woman after breast cancer treatment with troublesome hot flashes. "
+    "Medications: tamoxifen 20 mg daily, simvastatin 40 mg daily. No known allergies. "
+    "Creatinine 0.8 mg/dL, weight 68 kg."
+)
+
+
+def first_token_s(agent: Service, question: str, **kwargs: object) -> tuple[float, str]:
+    """Time to the first answer token of one turn, and the session it ran in."""
+    from agent.events import FinalEvent, TokenEvent
+
+    started = time.perf_counter()
+    first: float | None = None
+    session = ""
+    for event in agent.run(question, **kwargs):  # type: ignore[arg-type]
+        if isinstance(event, TokenEvent) and first is None:
+            first = time.perf_counter() - started
+        if isinstance(event, FinalEvent):
+            session = event.result.session_id
+    return (first if first is not None else time.perf_counter() - started), session
+
+
+def turn_kinds(agent: Service, questions: Sequence[str]) -> dict[str, list[float]]:
+    """First token in-process for each kind of turn: a question opening a session, a follow-up
+    in that session (its history and the shared prompt prefix are in the engine's cache), and a
+    question with a case (the case summary and the policy tools' results in the prompt)."""
+    kinds: dict[str, list[float]] = {"first turn": [], "follow-up turn": [], "case turn": []}
+    for question in questions:
+        first, session = first_token_s(agent, question)
+        kinds["first turn"].append(first)
+        kinds["follow-up turn"].append(first_token_s(agent, FOLLOW_UP, session_id=session)[0])
+        kinds["case turn"].append(first_token_s(agent, question, case=CASE)[0])
+    return kinds
+
+
 def browser_times(url: str, questions: Sequence[str]) -> tuple[list[float], list[float]]:
     """Enter pressed -> first answer token painted (tool steps do not count), and -> the final
     answer (its notice)."""
@@ -223,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agent.llm import client_for
     from knowledge.embedding import Embedder
 
-    count = min(args.questions, len(QUESTIONS) // 2)
+    count = min(args.questions, len(QUESTIONS) // 3)
     questions, direct_questions = QUESTIONS[:count], QUESTIONS[count : 2 * count]
     with tempfile.TemporaryDirectory(prefix="clinassist-bench-app-") as temp:
         root = Path(temp)
@@ -246,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             direct_times(agents["generated"], [WARM_UP])
             direct_first, direct_full = direct_times(agents["generated"], direct_questions)
             page_first, page_full = browser_times(urls["generated"], questions)
+            kinds = turn_kinds(agents["generated"], QUESTIONS[2 * count : 3 * count])
             levels: dict[str, list[LevelResult]] = {}
             for mode in ("extractive", "generated"):
                 levels[mode] = []
@@ -280,6 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 p(page_full, 95),
             ],
         ],
+    )
+    by_kind = markdown_table(
+        ["turn kind, generated answer, in-process (s)", "first token p50", "p95", "turns"],
+        [[kind, p(times, 50), p(times, 95), str(len(times))] for kind, times in kinds.items()],
     )
     rows = []
     for mode, results in levels.items():
@@ -316,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if errors:
         notes.append("Errors: " + "; ".join(errors[:5]))
-    emit("app", "\n\n".join([latency, table, *notes]))
+    emit("app", "\n\n".join([latency, by_kind, table, *notes]))
     return 0
 
 

