@@ -167,8 +167,8 @@ def test_disk_full_under_the_served_app(
         assert integrity(data_dir / store) == "ok", store
     agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), make_kb(data_dir), None)
     try:
-        assert asked(agent, "bed-3") == [QUESTIONS[0], QUESTIONS[2]]
-        assert len(agent.audit.rows("bed-3")) == 2
-        assert json.dumps(agent.history("bed-3")).count(QUESTIONS[1]) == 0
+        assert asked(agent, bed_3) == [QUESTIONS[0], QUESTIONS[2]]
+        assert len(agent.audit.rows(bed_3)) == 2
+        assert json.dumps(agent.history(bed_3)).count(QUESTIONS[1]) == 0
     finally:
         agent.close()

@@ -2,8 +2,10 @@
 
 The hostile files are built here, never committed: a deflated dataset whose zero-filled private
 element inflates to 600 MB from under 1 MB, a small JPEG that decodes to 7900 x 10000 (with a
-rescale, so today's pipeline makes float64 copies of it), and a file whose element claims a
-length far beyond the file's size. Peak memory is measured in a child process (its own high-water
+rescale, so today's pipeline makes float64 copies of it), the same JPEG behind a header that says
+64 x 64 (decoders allocate the size the codestream states, not the header's), an RLE frame whose
+one segment decodes to 448 MB behind a 64 x 64 header, and a file whose element claims a length
+far beyond the file's size. Peak memory is measured in a child process (its own high-water
 mark), for the reader in-process and for `clinassist image info` as an engineer runs it.
 """
 
@@ -30,7 +32,9 @@ from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
+    JPEG2000Lossless,
     JPEGBaseline8Bit,
+    RLELossless,
     generate_uid,
 )
 
@@ -116,6 +120,31 @@ def pixel_bomb(path: Path) -> Path:
     return path
 
 
+def mismatch_bomb(path: Path) -> Path:
+    """The 7900 x 10000 JPEG behind a header that says 64 x 64: the header passes every size
+    check, and a decoder allocates what the codestream says before pydicom compares lengths."""
+    jpeg = io.BytesIO()
+    Image.new("L", (7900, 10000), 0).save(jpeg, format="JPEG", quality=75)
+    ds = _image(64, 64)
+    ds.PixelData = encapsulate([jpeg.getvalue()])
+    path.write_bytes(_meta(ds, JPEGBaseline8Bit) + _body(ds))
+    return path
+
+
+RLE_DECODED_MB = 448
+
+
+def rle_bomb(path: Path) -> Path:
+    """RLE Lossless, 64 x 64, whose one segment is runs of 128 zeros two bytes each: 7 MB that
+    decode to 448 MB (pydicom decodes a segment whole, then compares its length)."""
+    ds = _image(64, 64)
+    header = (1).to_bytes(4, "little") + (64).to_bytes(4, "little") + bytes(56)
+    runs = b"\x81\x00" * (RLE_DECODED_MB * MB // 128)
+    ds.PixelData = encapsulate([header + runs])
+    path.write_bytes(_meta(ds, RLELossless) + _body(ds))
+    return path
+
+
 def length_bomb(path: Path) -> Path:
     """A valid small image, then an element whose length (2 GB) runs far past the file's end."""
     ds = _image(64, 64)
@@ -125,7 +154,13 @@ def length_bomb(path: Path) -> Path:
     return path
 
 
-BOMBS = {"deflate": deflate_bomb, "pixels": pixel_bomb, "lengths": length_bomb}
+BOMBS = {
+    "deflate": deflate_bomb,
+    "pixels": pixel_bomb,
+    "mismatch": mismatch_bomb,
+    "rle": rle_bomb,
+    "lengths": length_bomb,
+}
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +172,11 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_hostile_files_are_small(bombs: dict[str, Path]) -> None:
     sizes = {name: path.stat().st_size for name, path in bombs.items()}
     assert sizes["deflate"] < 1 * MB and sizes["pixels"] < 1 * MB, sizes
+    assert sizes["mismatch"] < 1 * MB and sizes["rle"] < 8 * MB, sizes
     header = pydicom.dcmread(bombs["pixels"], stop_before_pixels=True)
     assert (header.Rows, header.Columns) == (10000, 7900)
+    header = pydicom.dcmread(bombs["mismatch"], stop_before_pixels=True)
+    assert (header.Rows, header.Columns) == (64, 64)
 
 
 def _child_env() -> dict[str, str]:
@@ -196,7 +234,7 @@ def test_reader_refuses_in_one_sentence_within_300_mb(bombs: dict[str, Path], na
 
 def test_reader_refuses_with_image_error(bombs: dict[str, Path]) -> None:
     """In this process too (no subprocess): the refusal comes before any large allocation."""
-    for name in ("deflate", "lengths"):
+    for name in ("deflate", "lengths", "mismatch"):
         with pytest.raises(ImageError):
             read_image(bombs[name], deid_seed="bomb")
 
@@ -377,3 +415,83 @@ def test_a_header_claiming_too_many_frames_is_refused_before_decoding(tmp_path: 
     path.write_bytes(_meta(ds, ExplicitVRLittleEndian) + _body(ds))
     with pytest.raises(ImageError, match=r"5,001 frames; the limit is 5,000"):
         read_image(path, deid_seed="ct")
+
+
+# --------------------------------------------------------------------------- codestream sizes
+
+
+def _j2k(rows: int, columns: int) -> bytes:
+    """A lossless JPEG 2000 codestream (no JP2 wrapper) of a gradient, from Pillow."""
+    gradient = (np.arange(rows * columns) % 251).astype(np.uint8).reshape(rows, columns)
+    buffer = io.BytesIO()
+    Image.fromarray(gradient).save(buffer, format="JPEG2000", irreversible=False, no_jp2=True)
+    return buffer.getvalue()
+
+
+def _j2k_dicom(path: Path, codestream: bytes, rows: int, columns: int) -> Path:
+    ds = _image(rows, columns)
+    ds.PixelData = encapsulate([codestream])
+    path.write_bytes(_meta(ds, JPEG2000Lossless) + _body(ds))
+    return path
+
+
+def test_a_jpeg_2000_frame_larger_than_its_header_is_refused_before_decoding(
+    tmp_path: Path,
+) -> None:
+    """The JPEG 2000 form of the mismatch bomb, small (encoding 79 MP costs seconds): the SIZ
+    marker states 64 x 64, the header 32 x 32."""
+    try:
+        codestream = _j2k(64, 64)
+    except (OSError, KeyError) as exc:  # a Pillow built without OpenJPEG
+        pytest.skip(f"Pillow cannot write JPEG 2000 here ({exc})")
+    path = _j2k_dicom(tmp_path / "j2k.dcm", codestream, 32, 32)
+    with pytest.raises(ImageError) as refused:
+        read_image(path, deid_seed="bomb")
+    message = str(refused.value)
+    assert "states 64 x 64 pixels" in message and "32 x 32" in message, message
+    assert "\n" not in message and message.endswith("."), message
+    # The same codestream behind a header that says 64 x 64 decodes.
+    study = read_image(_j2k_dicom(tmp_path / "ok.dcm", codestream, 64, 64), deid_seed="bomb")
+    assert study.pixels[0].shape == (64, 64)
+
+
+ZERO_LENGTH_JP2 = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from tools.errors import ImageError
+    from tools.imaging.decode import read_image
+    try:
+        read_image(Path(sys.argv[1]), deid_seed="bomb")
+    except ImageError as exc:
+        print(exc)
+    """
+)
+
+
+def test_a_jp2_box_of_length_zero_is_refused_not_looped_on(tmp_path: Path) -> None:
+    """pydicom's `get_j2k_parameters`, which its decoders call on every JPEG 2000 frame, loops
+    forever on a JP2 box whose length is 0; the codestream check refuses it first (run in a
+    child, so a regression times out rather than hangs the suite)."""
+    jp2 = b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00\x00\x00\x00ftyp" + bytes(64)
+    path = _j2k_dicom(tmp_path / "jp2.dcm", jp2, 64, 64)
+    done = subprocess.run(
+        [sys.executable, "-c", ZERO_LENGTH_JP2, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_child_env(),
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "does not state its size" in done.stdout, done.stdout
+
+
+def test_an_rle_frame_within_its_header_still_decodes(tmp_path: Path) -> None:
+    """The RLE check adds up runs, it does not refuse ordinary RLE: pydicom's own RLE file."""
+    path = pydicom.data.get_testdata_file("MR_small_RLE.dcm", download=False)
+    if path is None:
+        pytest.skip("pydicom's RLE test file is not installed")
+    study = read_image(Path(path), deid_seed="bomb")
+    expected = pydicom.dcmread(path).pixel_array
+    assert study.pixels[0].shape == expected.shape

@@ -5,8 +5,9 @@ window the file carries, or a named window preset; MONOCHROME1 is inverted; colo
 palette) is shown as RGB. A DICOM's frames are decoded one at a time, when shown or analysed
 (`Frames`, `_dicom_frame`). Sizes are checked before anything large is allocated (see
 `tools.imaging.limits`): deflated datasets inflate into a bounded buffer, element lengths may not
-run past the end of the file, and the bytes held with one frame decoded and shown must fit a
-memory budget, so a decompression bomb is refused rather than allocated.
+run past the end of the file, the bytes held with one frame decoded and shown must fit a memory
+budget, and a compressed frame must state the header's size (`tools.imaging.codestream`), so a
+decompression bomb is refused rather than allocated.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tools.errors import ImageError
+from tools.imaging.codestream import check_encoded_frame
 from tools.imaging.deid import BurnedIn, SafeMetadata, deidentify, safe_metadata
 from tools.imaging.limits import (
     FRAMES_KEPT,
@@ -325,13 +327,14 @@ def read_dataset(dataset: Any, *, deid_seed: str, held_bytes: int = 0) -> ImageS
         dataset, "PhotometricInterpretation", str, "MONOCHROME2", "photometric interpretation"
     )
     samples = _header(dataset, "SamplesPerPixel", int, 1, "samples per pixel")
+    bits_allocated = _header(dataset, "BitsAllocated", int, 16, "bits allocated")
     check_budget(
         estimate_peak_bytes(
             rows=rows,
             columns=columns,
             frames=frames,
             samples=samples,
-            bits_allocated=_header(dataset, "BitsAllocated", int, 16, "bits allocated"),
+            bits_allocated=bits_allocated,
             photometric=photometric,
             rescaled="ModalityLUTSequence" in dataset or "RescaleSlope" in dataset,
             held_bytes=max(held_bytes, _held_bytes(dataset)),
@@ -343,7 +346,12 @@ def read_dataset(dataset: Any, *, deid_seed: str, held_bytes: int = 0) -> ImageS
     for keyword in ("RescaleSlope", "RescaleIntercept"):
         if not np.isfinite(_header(dataset, keyword, float, 0.0, "rescale values")):
             raise ImageError("The DICOM header has invalid rescale values.")
-    decode = functools.partial(_dicom_frame, dataset, photometric=photometric, samples=samples)
+    decode = functools.partial(
+        _dicom_frame,
+        dataset,
+        photometric=photometric,
+        size=_FrameSize(rows, columns, samples, bits_allocated),
+    )
     pixels = Frames(frames, decode, color=samples > 1 or photometric == "PALETTE COLOR")
     pixels[frames // 2]  # decodable, or refused now rather than when first shown
     if samples > 1 or photometric == "PALETTE COLOR":
@@ -384,14 +392,36 @@ def _held_bytes(dataset: Any) -> int:
     return len(value) if isinstance(value, bytes | bytearray | memoryview) else 0
 
 
-def _dicom_frame(dataset: Any, index: int, *, photometric: str, samples: int) -> npt.NDArray[Any]:
+@dataclass(frozen=True)
+class _FrameSize:
+    """A frame as the header states it, which its codestream must match to be decoded."""
+
+    rows: int
+    columns: int
+    samples: int
+    bits_allocated: int
+
+
+def _dicom_frame(
+    dataset: Any, index: int, *, photometric: str, size: _FrameSize
+) -> npt.NDArray[Any]:
     """Frame `index` of a DICOM dataset decoded alone and turned into modality values: the one
-    place DICOM pixels are decoded. pydicom makes float64 of a rescale, so values are kept as
-    float32 (exact for integer HU, plenty for display); a palette becomes RGB, and pydicom
-    converts YBR to RGB as it decodes."""
+    place DICOM pixels are decoded. A compressed frame's codestream is first held to the
+    header's size (`check_encoded_frame`): decoders allocate what the codestream states. pydicom
+    makes float64 of a rescale, so values are kept as float32 (exact for integer HU, plenty for
+    display); a palette becomes RGB, and pydicom converts YBR to RGB as it decodes."""
     from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
     from pydicom.pixels.utils import pixel_array
 
+    samples = size.samples
+    check_encoded_frame(
+        dataset,
+        index,
+        rows=size.rows,
+        columns=size.columns,
+        samples=samples,
+        bits_allocated=size.bits_allocated,
+    )
     try:
         frame = pixel_array(dataset, index=index)
     except NotImplementedError:

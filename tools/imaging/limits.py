@@ -10,7 +10,9 @@ refused with one sentence before the memory is taken:
 - a read that asks for more than what is left of the file is refused (`LengthCheckedFile`);
 - a frame may hold at most `MAX_FRAME_PIXELS` pixels and an image at most `MAX_FRAMES` frames;
 - `estimate_peak_bytes` adds up, from the header alone, what decoding and display will hold at
-  once; over `MEMORY_BUDGET_BYTES` the image is refused.
+  once; over `MEMORY_BUDGET_BYTES` the image is refused;
+- a compressed frame whose codestream states another size than the header's is refused before
+  it is decoded (`tools.imaging.codestream`), so the header's size is the size decoded.
 
 Frames are decoded one at a time, when shown or analysed, and only the last `FRAMES_KEPT` are
 kept (`tools.imaging.decode.Frames`): the budget is the bytes read from the file plus what one
@@ -109,7 +111,8 @@ class LengthCheckedFile(io.RawIOBase):
         return self._stream.tell()
 
 
-def _sample_bytes(bits_allocated: int) -> int:
+def sample_bytes(bits_allocated: int) -> int:
+    """Bytes a decoder gives each sample of `bits_allocated` (or a codestream's precision)."""
     for size in (1, 2, 4):
         if bits_allocated <= 8 * size:
             return size
@@ -135,7 +138,7 @@ def estimate_peak_bytes(
     frame = rows * columns
     samples = max(samples, 1)
     frames = max(frames, 1)
-    decoded = frame * samples * _sample_bytes(bits_allocated)
+    decoded = frame * samples * sample_bytes(bits_allocated)
     lut = 0  # pydicom's float64 temporary while the modality LUT is applied
     if photometric == "PALETTE COLOR":
         values = frame * 3 * 2

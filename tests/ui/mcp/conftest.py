@@ -63,4 +63,9 @@ def mcp_command(*args: str) -> list[str]:
 
 
 def run_async(scenario: Callable[[], Awaitable[Any]]) -> Any:
-    return anyio.run(scenario)
+    """Run the client's scenario in a thread of its own: the browser tests' Playwright keeps an
+    event loop running in the main thread for the whole session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, scenario).result()
