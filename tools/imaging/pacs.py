@@ -26,6 +26,7 @@ from tools.imaging.decode import NO_IMAGE_MODALITIES
 # dicomweb-client logs each request's URL (which holds UIDs) at debug and info level.
 logging.getLogger("dicomweb_client").setLevel(logging.WARNING)
 
+PIXEL_DATA = 0x7FE00010
 MAX_STUDIES = 100  # a listing shows at most this many; narrow it with a filter
 MAX_SERIES = 8  # image series analysed per study (one representative image each)
 STUDY_FIELDS = (
@@ -109,6 +110,17 @@ def _count(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _header_copy(dataset: Any) -> Any:
+    """A deep copy of `dataset` without its pixel data (set aside while copying, so the pixel
+    bytes are never copied)."""
+    pixels = dataset.pop(PIXEL_DATA, None)
+    try:
+        return copy.deepcopy(dataset)
+    finally:
+        if pixels is not None:
+            dataset[PIXEL_DATA] = pixels
 
 
 class Pacs:
@@ -269,10 +281,7 @@ class Pacs:
                 series_instance_uid=uid,
                 sop_instance_uid=str(_value(middle, "00080018")),
             )
-            header = copy.deepcopy(dataset)
-            if "PixelData" in header:
-                del header.PixelData
-            images.append(RetrievedImage(dataset=dataset, header=header))
+            images.append(RetrievedImage(dataset=dataset, header=_header_copy(dataset)))
         if not images:
             raise PacsError("The study holds no image that can be analysed.")
         return images, notes
