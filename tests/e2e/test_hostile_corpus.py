@@ -16,14 +16,9 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from agent.engine import free_port
-from agent.service import Service
-from agent.settings import Settings
 from knowledge.embedding import Embedder
-from knowledge.ingest import ingest
-from knowledge.knowledge_base import KnowledgeBase
-from tests.corpus import always_covered_model
 from tests.e2e.conftest import NOTICE_START, screenshot_dir, wait_until
-from tests.hostile_corpus import BAIT, OVERLAY, write_hostile_corpus
+from tests.hostile_corpus import BAIT, OVERLAY, hostile_service
 from ui.web import build_app, launch, status_reporter
 
 pytestmark = pytest.mark.slow
@@ -86,18 +81,8 @@ FIND_HOSTILE = """([containers, bait]) => {
 
 @pytest.fixture(scope="module")
 def hostile_app(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("hostile")
-    data_dir = root / "data"
-    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
-    ingest(kb, [write_hostile_corpus(root / "hostile-guides")])
-    settings = Settings(
-        data_dir=data_dir,
-        corpus_dirs=[],
-        answer_mode="extractive",
-        coverage_model=always_covered_model(root / "coverage"),
-    )
-    service = Service(settings, kb)
-    app = build_app(service, status_reporter(None, kb.stats(), no_engine="No LLM engine"))
+    service = hostile_service(tmp_path_factory.mktemp("hostile"), embedder)
+    app = build_app(service, status_reporter(None, service.stats(), no_engine="No LLM engine"))
     port = free_port()
     launch(app, port=port, block=False)
     try:

@@ -11,13 +11,8 @@ from collections.abc import Iterator
 import pytest
 from bs4 import BeautifulSoup
 
-from agent.service import Service
-from agent.settings import Settings
 from knowledge.embedding import Embedder
-from knowledge.ingest import ingest
-from knowledge.knowledge_base import KnowledgeBase
-from tests.corpus import always_covered_model
-from tests.hostile_corpus import OVERLAY, live_markup, write_hostile_corpus
+from tests.hostile_corpus import OVERLAY, hostile_service, live_markup
 from ui.web.handlers import Handlers
 from ui.web.status import AppStatus
 
@@ -40,17 +35,7 @@ QUESTION = "What is the warfarin maintenance dose and how often is the INR check
 
 @pytest.fixture(scope="module")
 def handlers(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Handlers]:
-    root = tmp_path_factory.mktemp("hostile-security")
-    data_dir = root / "data"
-    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
-    ingest(kb, [write_hostile_corpus(root / "guides")])
-    settings = Settings(
-        data_dir=data_dir,
-        corpus_dirs=[],
-        answer_mode="extractive",
-        coverage_model=always_covered_model(root / "coverage"),
-    )
-    service = Service(settings, kb)
+    service = hostile_service(tmp_path_factory.mktemp("hostile-security"), embedder)
     status = AppStatus("no engine", None, False, "hostile corpus", "0", [])
     try:
         yield Handlers(service, lambda: status)

@@ -185,6 +185,21 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def _run_script(script: str, path: Path, timeout: float = 300) -> str:
+    """Run `script` with `path` in a fresh interpreter of this checkout; its stdout (it must
+    exit 0: a child that dies is the test's failure, with its stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_child_env(),
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
 def _vm_kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -215,16 +230,8 @@ READER = textwrap.dedent(
 def test_reader_refuses_in_one_sentence_within_300_mb(bombs: dict[str, Path], name: str) -> None:
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to measure the high-water mark")
-    done = subprocess.run(
-        [sys.executable, "-c", READER, str(bombs[name])],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_child_env(),
-        cwd=PROJECT_ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stdout = _run_script(READER, bombs[name])
+    result = json.loads(stdout.strip().splitlines()[-1])
     grown_mb = (result["after_kb"] - result["before_kb"]) / 1024
     assert result["error"], f"{name}: read, not refused ({grown_mb:.0f} MB above baseline)"
     message = result["error"]
@@ -372,16 +379,8 @@ def test_a_300_frame_ct_opens_and_shows_a_frame_at_a_time_within_the_budget(
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to measure the high-water mark")
     path = multiframe_ct(tmp_path / "ct.dcm")
-    done = subprocess.run(
-        [sys.executable, "-c", OPEN_AND_SHOW, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_child_env(),
-        cwd=PROJECT_ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stdout = _run_script(OPEN_AND_SHOW, path)
+    result = json.loads(stdout.strip().splitlines()[-1])
     assert result["frames"] == CT_FRAMES
     assert result["middle_shape"] == [CT_SIDE, CT_SIDE] and result["middle_std"] > 5
     assert result["montage_shape"] == [4 * CT_SIDE, 4 * CT_SIDE]  # 16 frames, 4 x 4
@@ -475,16 +474,8 @@ def test_a_jp2_box_of_length_zero_is_refused_not_looped_on(tmp_path: Path) -> No
     child, so a regression times out rather than hangs the suite)."""
     jp2 = b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00\x00\x00\x00ftyp" + bytes(64)
     path = _j2k_dicom(tmp_path / "jp2.dcm", jp2, 64, 64)
-    done = subprocess.run(
-        [sys.executable, "-c", ZERO_LENGTH_JP2, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_child_env(),
-        cwd=PROJECT_ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "does not state its size" in done.stdout, done.stdout
+    stdout = _run_script(ZERO_LENGTH_JP2, path, timeout=120)
+    assert "does not state its size" in stdout, stdout
 
 
 def test_an_rle_frame_within_its_header_still_decodes(tmp_path: Path) -> None:
