@@ -170,6 +170,15 @@ class Settings(BaseSettings):
             "scheduler) and preloads tcmalloc when installed; false: vLLM's own CPU defaults."
         ),
     )
+    engine_stream_interval: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Tokens per streamed chunk from the local engine after the first, which is sent at "
+            "once; 1: every token on its own."
+        ),
+    )
     engine_startup_timeout_s: float = Field(
         default=300.0, gt=0, description="How long to wait for the local engine's /health."
     )

