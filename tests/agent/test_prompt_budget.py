@@ -1,19 +1,21 @@
 """Every request the agent sends the local engine fits its 2,048-token context with room for
 the answer, counted with the packaged model's own tokenizer and the chat template the engine
-serves, on the longest turns a clinician makes: a follow-up with a full history, a case whose
-policy tools all report, a long question, and the tool list for the model's choice. A request
-that does not fit is refused by vLLM, so the model's answer would be lost to a fallback."""
+serves (and checked to be the engine's own count), on the longest turns a clinician makes: a
+follow-up with a full history, a case whose policy tools all report, a long question, and the
+tool list for the model's choice. vLLM refuses a request longer than the context, and cuts the
+answer of one that leaves less room than the answer may take."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.engine import HERMES_CHATML_TEMPLATE
+from agent.engine import HERMES_CHATML_TEMPLATE, EngineStatus
 from agent.graph import Agent
 from agent.llm import TOOL_CALL_MAX_TOKENS, LLMClient, LLMConfig, Message, ToolCall, ToolSpec
 from agent.model_files import PreparedModel
@@ -36,16 +38,47 @@ QUESTION = (
 )
 
 
-Tokens = Callable[[list[Message], list[ToolSpec]], int]
+Request = tuple[list[Message], list[ToolSpec]]
 
 
-class RecordingModel(LLMClient):
-    """Stands in for the served model's side of the exchange (what it writes does not matter
-    here): it records every request and answers at length, citing passage [1]."""
+@dataclass(frozen=True)
+class Tokens:
+    """Token counts by the packaged model's own tokenizer and the template the engine serves."""
 
-    def __init__(self) -> None:
-        super().__init__(LLMConfig(base_url="http://127.0.0.1:9/v1", model="recording"))
-        self.requests: list[tuple[list[Message], list[ToolSpec]]] = []
+    tokenizer: Any
+    template: str
+
+    def text(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def request(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> int:
+        prompt = self.tokenizer.apply_chat_template(
+            chat(messages),
+            tools=[t.openai() for t in tools] or None,
+            chat_template=self.template,
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        return self.text(prompt)
+
+
+def chat(messages: Sequence[Message]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+class RecordingStandIn(LLMClient):
+    """Stands in for the served model's writing, and records every request the agent sends.
+    Its answers are the longest the model may write (`llm_max_tokens` of the model's own tokens,
+    repeating passage [1]'s first sentence with its marker): the budget must hold the history of
+    the longest answers, which SmolLM2 writes only when it happens to ramble. Offered tools, it
+    answers in text."""
+
+    def __init__(self, tokens: Tokens, max_tokens: int) -> None:
+        super().__init__(LLMConfig(base_url="http://127.0.0.1:9/v1", model="stand-in"))
+        self.tokens = tokens
+        self.max_tokens = max_tokens
+        self.requests: list[Request] = []
+        self.answers: list[str] = []
 
     def call_tool(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], choice: str = "auto"
@@ -57,8 +90,13 @@ class RecordingModel(LLMClient):
         self.requests.append((list(messages), []))
         first = re.search(r'\[1\][^\n]*\n"""(.+?[.])\s', messages[-1].content)
         assert first is not None
-        for _ in range(6):
-            yield f"{first.group(1)} [1] "
+        sentence = f"{first.group(1)} [1] "
+        answer = sentence
+        while self.tokens.text(answer + sentence) <= self.max_tokens:
+            answer += sentence
+        assert self.tokens.text(answer) <= self.max_tokens  # the premise: one sentence fits
+        self.answers.append(answer)
+        yield from re.findall(r"\S+\s*", answer)
 
 
 @pytest.fixture(scope="module")
@@ -68,25 +106,13 @@ def tokens(prepared_model: PreparedModel) -> Tokens:
     tokenizer: Any = AutoTokenizer.from_pretrained(
         str(prepared_model.folder), local_files_only=True
     )
-    template = HERMES_CHATML_TEMPLATE.read_text(encoding="utf-8")
-
-    def count(messages: list[Message], tools: list[ToolSpec]) -> int:
-        text = tokenizer.apply_chat_template(
-            [{"role": m.role, "content": m.content} for m in messages],
-            tools=[t.openai() for t in tools] or None,
-            chat_template=template,
-            add_generation_prompt=True,
-            tokenize=False,
-        )
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    return count
+    return Tokens(tokenizer, HERMES_CHATML_TEMPLATE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
 def recorded(
-    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
-) -> Callable[..., tuple[Settings, RecordingModel]]:
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path, tokens: Tokens
+) -> Callable[..., tuple[Settings, RecordingStandIn]]:
     data_dir = tmp_path / "data"
     ingest(make_kb(data_dir), [write_corpus(tmp_path / "guides", with_pdf=False)])
     settings = Settings(
@@ -98,9 +124,9 @@ def recorded(
     )
     assert settings.llm_url is None and settings.context_tokens == 2048
 
-    def turns(*questions: str, case: str | None = None) -> tuple[Settings, RecordingModel]:
-        model = RecordingModel()
-        agent = Agent(settings, make_kb(data_dir), model, model_name="recording")
+    def turns(*questions: str, case: str | None = None) -> tuple[Settings, RecordingStandIn]:
+        model = RecordingStandIn(tokens, settings.llm_max_tokens)
+        agent = Agent(settings, make_kb(data_dir), model, model_name="stand-in")
         try:
             for question in questions:
                 agent.ask(question, session_id="bed-9", case=case)
@@ -111,19 +137,21 @@ def recorded(
     return turns
 
 
-def check_fits(settings: Settings, model: RecordingModel, tokens: Tokens) -> list[list[Message]]:
+def check_fits(settings: Settings, model: RecordingStandIn, tokens: Tokens) -> list[list[Message]]:
     """Every request fits with room for what the model may write; the answer prompts."""
     for messages, tools in model.requests:
         writes = TOOL_CALL_MAX_TOKENS if tools else settings.llm_max_tokens
-        assert tokens(messages, tools) + writes <= settings.context_tokens, len(tools)
+        assert tokens.request(messages, tools) + writes <= settings.context_tokens, len(tools)
     answers = [messages for messages, tools in model.requests if not tools]
     for messages in answers:
         assert "[1] " in messages[-1].content  # at least one passage in every answer prompt
+    # the premise: the stand-in wrote the longest answers, to within one sentence
+    assert all(tokens.text(a) > settings.llm_max_tokens * 0.8 for a in model.answers)
     return answers
 
 
-def test_the_longest_case_turns_fit_the_local_context(
-    recorded: Callable[..., tuple[Settings, RecordingModel]],
+def test_a_stand_in_models_longest_case_turns_fit_the_local_context(
+    recorded: Callable[..., tuple[Settings, RecordingStandIn]],
     tokens: Tokens,
 ) -> None:
     """A long question three times over with a case whose policy tools all report: the tool
@@ -137,8 +165,8 @@ def test_the_longest_case_turns_fit_the_local_context(
     assert len(answers[-1]) > 4  # the follow-up still holds the last exchange
 
 
-def test_plain_follow_ups_keep_their_history_and_several_passages(
-    recorded: Callable[..., tuple[Settings, RecordingModel]],
+def test_a_stand_in_models_plain_follow_ups_keep_their_history_and_several_passages(
+    recorded: Callable[..., tuple[Settings, RecordingStandIn]],
     tokens: Tokens,
 ) -> None:
     settings, model = recorded(
@@ -149,3 +177,28 @@ def test_plain_follow_ups_keep_their_history_and_several_passages(
     answers = check_fits(settings, model, tokens)
     assert len(answers[-1]) == 3 + 2 * 2 + 1  # system, example, two exchanges, this turn
     assert all("\n[2] " in m[-1].content for m in answers)
+
+
+@pytest.mark.slow
+def test_the_counts_are_the_served_engines_own(
+    recorded: Callable[..., tuple[Settings, RecordingStandIn]],
+    tokens: Tokens,
+    engine: EngineStatus,
+) -> None:
+    """The session's real engine counts the longest tool choice and answer prompt of a case
+    follow-up (max_tokens=1: only the prompt is read) as the budget does above."""
+    import openai
+
+    _, model = recorded(QUESTION * 2 + "(turn 0)", QUESTION * 2 + "(turn 1)", case=CASE)
+    longest = [
+        max((r for r in model.requests if bool(r[1]) is offered), key=lambda r: tokens.request(*r))
+        for offered in (True, False)
+    ]
+    client = openai.OpenAI(base_url=f"{engine.url}/v1", api_key="none", max_retries=0)
+    for messages, tools in longest:
+        request: dict[str, Any] = {"messages": chat(messages)}
+        if tools:
+            request["tools"] = [t.openai() for t in tools]
+        served = client.chat.completions.create(model=str(engine.model), max_tokens=1, **request)
+        assert served.usage is not None
+        assert served.usage.prompt_tokens == tokens.request(messages, tools), len(tools)

@@ -62,8 +62,14 @@ def test_case_tools_run_by_policy_and_interactions_are_flagged(
     assert all(t.ok and t.chosen_by == "policy" for t in result.tool_calls)
     results = [e for e in events if isinstance(e, ToolResultEvent)]
     assert len(results) == 4
+    # CKD-EPI 2021 (Inker et al. NEJM 2021), female: 1.2/0.7 = 1.714286 > 1, so
+    # 1.714286^-1.2 = exp(-1.2 * 0.538997) = 0.523721; 0.9938^68 = exp(68 * -0.006219) = 0.655136;
+    # 142 * 0.523721 * 0.655136 * 1.012 = 49.306 -> 49.3 mL/min/1.73m2, shown to one decimal.
     egfr = json.loads(results[1].content)
-    assert egfr["egfr_ml_min_1_73m2"] == pytest.approx(48.9, abs=0.5)
+    assert egfr["egfr_ml_min_1_73m2"] == pytest.approx(49.3, abs=0.05)
+    # Cockcroft-Gault: (140 - 68) * 70 / (72 * 1.2) * 0.85 = 49.583 -> 49.6 mL/min.
+    clearance = json.loads(results[2].content)
+    assert clearance["creatinine_clearance_ml_min"] == pytest.approx(49.6, abs=0.05)
     interactions = [f for f in result.flags if f.kind.value == "interaction"]
     assert len(interactions) == 1
     assert "simvastatin" in interactions[0].message and "clarithromycin" in interactions[0].message

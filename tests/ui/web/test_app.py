@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-import gradio as gr
 import pytest
 
 from agent.flags import Flag, FlagKind
@@ -118,7 +116,12 @@ def test_status_lists_model_licences_first_and_shows_licence_text_as_written() -
 def test_building_an_app_sets_nothing_process_wide_and_launch_serves_its_uploads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "before"))
+    """Two apps built, one served for real on a free loopback port: a file uploaded to it, as
+    a browser sends it, is stored in that app's own upload folder."""
+    from agent.engine import free_port
+    from tests.security.apps import upload
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "before"))  # restored afterwards
     status = AppStatus("no engine", None, False, "empty", "0", [])
     apps = {
         name: build_app(Service(Settings(data_dir=tmp_path / name, corpus_dirs=[])), lambda: status)
@@ -129,11 +132,12 @@ def test_building_an_app_sets_nothing_process_wide_and_launch_serves_its_uploads
         uploads = tmp_path / name / "uploads"
         assert uploads.is_dir()
         assert {block.GRADIO_CACHE for block in (app, *app.blocks.values())} == {str(uploads)}
-    seen: dict[str, Any] = {}
-
-    def served(self: gr.Blocks, **kwargs: Any) -> None:
-        seen["uploads"] = os.environ["GRADIO_TEMP_DIR"]
-
-    monkeypatch.setattr(gr.Blocks, "launch", served)
-    launch(apps["a"], block=False)
-    assert seen["uploads"] == str(tmp_path / "a" / "uploads")
+    port = free_port()
+    launch(apps["a"], port=port, block=False)
+    try:
+        stored = upload(f"http://127.0.0.1:{port}", "note.txt", b"an uploaded file")
+        assert stored.is_relative_to(tmp_path / "a" / "uploads")
+        assert stored.read_bytes() == b"an uploaded file"
+        assert not any((tmp_path / "b" / "uploads").iterdir())
+    finally:
+        apps["a"].close()
