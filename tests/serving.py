@@ -3,6 +3,7 @@ it: its own process (so it can be killed, and its memory read), its output in a 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -44,6 +45,54 @@ def cli_environment(data_dir: Path, **env: str) -> dict[str, str]:
         "CLINASSIST_DEMO_PROBE_DIR": "",
         **env,
     }
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _proc_address(hex_address: str) -> tuple[str, int]:
+    """`0100007F:1F90` (or its 32-digit IPv6 form) from /proc/net/tcp*: host-order words."""
+    host, port = hex_address.split(":")
+    raw = b"".join(bytes.fromhex(host[i : i + 8])[::-1] for i in range(0, len(host), 8))
+    return str(ipaddress.ip_address(raw)), int(port, 16)
+
+
+def listening_sockets(pid: int) -> list[tuple[str, int]]:
+    """The TCP (address, port) pairs that process `pid` and its descendants listen on, IPv4 and
+    IPv6, read from /proc: what a port scan of this machine would find them bound to."""
+    inodes: set[str] = set()
+    for member in {pid} | _descendants(pid):
+        try:
+            fds = list(Path(f"/proc/{member}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    listening = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text(encoding="ascii").splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                listening.append(_proc_address(fields[1]))
+    return listening
 
 
 @dataclass

@@ -332,40 +332,83 @@ _LO = st.text(
 _DA = st.sampled_from(["", "19510617", "20000229", "19000101", "99991231"])
 
 
+CANARY_STEM = "QUILLFEATHER"  # in every planted value, whole or cut to 16 characters
+
+
 @st.composite
-def weird_datasets(draw: st.DrawFn) -> tuple[Dataset, str]:
+def weird_datasets(draw: st.DrawFn) -> tuple[Dataset, str, dict[str, str]]:
+    """A dataset, its canary, and where the canary was planted (element path -> value)."""
     dataset = _canary_dataset()
-    canary = "QUILLFEATHER" + draw(st.text("ABCDEFGHIJ", min_size=4, max_size=8))
+    canary = CANARY_STEM + draw(st.text("ABCDEFGHIJ", min_size=4, max_size=8))
+    planted: dict[str, str] = {}
+
+    def plant(place: str, value: str) -> str:
+        if CANARY_STEM in value:
+            planted[place] = value
+        return value
+
     dataset.SpecificCharacterSet = draw(st.sampled_from(["ISO_IR 192", "", "ISO_IR 100"]))
-    dataset.PatientName = draw(st.sampled_from([canary, f"{canary}^Ada", f"Ada^{canary}^^Dr"]))
-    dataset.PatientID = draw(st.sampled_from([canary, "", "0"]))
+    dataset.PatientName = plant(
+        "PatientName", draw(st.sampled_from([canary, f"{canary}^Ada", f"Ada^{canary}^^Dr"]))
+    )
+    dataset.PatientID = plant("PatientID", draw(st.sampled_from([canary, "", "0"])))
     dataset.PatientBirthDate = draw(_DA)
     dataset.StudyDate = draw(_DA)
     dataset.StudyTime = draw(st.sampled_from(["", "120000", "235959.999999", "00"]))
-    dataset.AccessionNumber = draw(st.sampled_from(["", canary[:16]]))
+    dataset.AccessionNumber = plant("AccessionNumber", draw(st.sampled_from(["", canary[:16]])))
     dataset.InstitutionName = draw(_LO)
     dataset.ReferringPhysicianName = draw(_PN)
-    dataset.OtherPatientIDs = draw(st.lists(st.sampled_from([canary, "X1", ""]), max_size=3))
-    dataset.StudyDescription = draw(st.one_of(_LO, st.just(f"CT for {canary} 19510617")))
+    other_ids = draw(st.lists(st.sampled_from([canary, "X1", ""]), max_size=3))
+    dataset.OtherPatientIDs = other_ids
+    if canary in other_ids:
+        planted["OtherPatientIDs"] = canary
+    dataset.StudyDescription = plant(
+        "StudyDescription", draw(st.one_of(_LO, st.just(f"CT for {canary} 19510617")))
+    )
     dataset.BurnedInAnnotation = draw(st.sampled_from(["YES", "NO", "", "yes"]))
     if draw(st.booleans()):
         item = Dataset()
         item.PatientName = canary
         item.CodeValue = draw(st.sampled_from(["", "T-D3000"]))
-        dataset.ReferencedPatientSequence = [item] * draw(st.integers(0, 3))
+        items = draw(st.integers(0, 3))
+        dataset.ReferencedPatientSequence = [item] * items
+        for n in range(items):
+            planted[f"ReferencedPatientSequence[{n}].PatientName"] = canary
     if draw(st.booleans()):
         block = dataset.private_block(0x0011, "FUZZ PRIVATE", create=True)
         block.add_new(0x01, "LO", canary)
-    return dataset, canary
+        planted[str(block.get_tag(0x01))] = canary
+    return dataset, canary, planted
+
+
+def element_texts(dataset: Dataset, prefix: str = "") -> dict[str, str]:
+    """Every text-valued element of `dataset`, sequences and private tags included, by path
+    (`ReferencedPatientSequence[0].PatientName`, `(0011,1001)`)."""
+    texts: dict[str, str] = {}
+    for element in dataset:
+        path = prefix + (element.keyword or str(element.tag))
+        if element.VR == "SQ":
+            for n, item in enumerate(element.value):
+                texts |= element_texts(item, f"{path}[{n}].")
+        elif not isinstance(element.value, bytes):
+            texts[path] = str(element.value)
+    return texts
 
 
 @given(case=weird_datasets())
-def test_deidentify_handles_valid_but_odd_datasets(case: tuple[Dataset, str]) -> None:
-    dataset, canary = case
+def test_deidentify_handles_valid_but_odd_datasets(
+    case: tuple[Dataset, str, dict[str, str]],
+) -> None:
+    """Every planted canary (names, IDs, other IDs, accession, a nested sequence, a private
+    tag, the description) is in the dataset before, and in no element of it after."""
+    dataset, _, planted = case
+    before = element_texts(dataset)
+    for place, value in planted.items():  # the premise: the scan sees each planted value
+        assert value in before.get(place, ""), f"{place} was not planted"
     burned, description = deidentify(dataset, "fuzz-seed")
-    assert description is None or canary not in description
-    assert canary not in str(dataset.get("PatientName", ""))
-    assert canary not in str(dataset.get("PatientID", ""))
+    kept = {path: text for path, text in element_texts(dataset).items() if CANARY_STEM in text}
+    assert kept == {}, f"planted at {sorted(planted)}; still in {kept}"
+    assert description is None or CANARY_STEM not in description
     assert not any(element.tag.is_private for element in dataset)
     del burned
 
@@ -378,9 +421,9 @@ def _save(dataset: Dataset) -> bytes:
 
 @given(case=weird_datasets())
 def test_odd_datasets_without_pixels_are_refused_in_one_sentence(
-    case: tuple[Dataset, str],
+    case: tuple[Dataset, str, dict[str, str]],
 ) -> None:
-    dataset, canary = case
+    dataset, canary, _ = case
     data = _save(dataset)
     with tempfile.TemporaryDirectory(prefix="fuzz-dicom-") as folder:
         path = Path(folder) / "upload.dcm"

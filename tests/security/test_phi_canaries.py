@@ -1,15 +1,19 @@
 """PHI canaries (issue 7): identifying values planted in DICOM tags (a private tag included), in
 a file's name and in pasted case text must not reach any file the app writes, any prompt sent
-to the model, or any message shown. The agent runs with the real engine, reached through a
-proxy that records every request byte; then every file under the data dir is scanned."""
+to the model, any log, or any message shown. The agent runs with the real engine, reached
+through a proxy that records every request byte; then every file under the data dir, the
+engine's log and the app's logging output (every level) are scanned. No patient text is logged
+(SECURITY.md): not the case's clinical text nor the question either."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
@@ -53,6 +57,12 @@ CASE = (
     "Patient: Ada QUILLFEATHER, MRN 5531907, born 1951-06-17, 42 Lark Street. "
     "62-year-old woman with hot flashes. Meds: venlafaxine 75 mg daily. Creatinine 0.9 mg/dL."
 )
+QUESTION = "Which drugs reduce hot flashes?"
+# The case's clinical text, no identifier in it: the model is sent it (de-identified, as data);
+# no log is, nor the question (a clinician's question may carry patient details).
+CASE_TEXT = ("62-year-old woman with hot flashes", "venlafaxine 75 mg daily")
+# Planted by the test itself in each log scanned: the scan is shown to see that log.
+LOG_CONTROLS = {"app logging": "LOGCONTROLWAXWING", "engine log": "LOGCONTROLSHRIKE"}
 
 
 # Names planted in a case's lists (issue 17, finding 6): short entries were audited verbatim.
@@ -84,10 +94,44 @@ def planted_dicom(folder: Path) -> Path:
     return path
 
 
-def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
-    make_kb: Callable[..., KnowledgeBase], engine: EngineStatus, tmp_path: Path
+class LogScan:
+    """What the app logs through Python `logging` at every level (the root logger, captured by
+    `caplog`), and what the engine writes to its log (`<engine data dir>/engine/engine.log`),
+    from the scan's start: the session engine's log holds other tests' turns before it."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture, engine: EngineStatus) -> None:
+        assert engine.log and engine.url
+        self.caplog, self.engine_url = caplog, engine.url
+        self.engine_log = Path(engine.log)
+        caplog.set_level(1)  # every level there is, DEBUG and below
+        self.offset = self.engine_log.stat().st_size
+
+    def logs(self) -> dict[str, str]:
+        """Both logs, lower-cased, once a control planted in each (an app logger's DEBUG
+        record; a request whose line the engine's access log writes) is found by this scan,
+        with the engine's record of this test's own chat requests."""
+        logging.getLogger("agent.graph").debug("control %s", LOG_CONTROLS["app logging"])
+        control = httpx.get(f"{self.engine_url}/health?{LOG_CONTROLS['engine log']}", timeout=10)
+        assert control.status_code == 200
+        data = self.engine_log.read_bytes()[self.offset :]
+        logs = {
+            "app logging": self.caplog.text.lower(),
+            "engine log": data.decode("utf-8", errors="replace").lower(),
+        }
+        for log, planted in LOG_CONTROLS.items():
+            assert planted.lower() in logs[log], f"the scan does not see the {log}"
+        assert '"post /v1/chat/completions' in logs["engine log"], "no turn in the engine log"
+        return logs
+
+
+def test_phi_canaries_reach_no_file_no_prompt_no_log_and_no_message(
+    make_kb: Callable[..., KnowledgeBase],
+    engine: EngineStatus,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert engine.url and engine.model
+    scan = LogScan(caplog, engine)
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
     data_dir = tmp_path / "data"
     ingest(make_kb(data_dir), [corpus])
@@ -105,7 +149,7 @@ def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
         try:
             events = list(
                 agent.run(
-                    "Which drugs reduce hot flashes?",
+                    QUESTION,
                     session_id="canary-session",
                     attachments=[dicom, broken],
                     case=CASE,
@@ -116,6 +160,7 @@ def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
         finally:
             agent.close()
         prompts = bytes(proxy.requests).decode("utf-8", errors="replace").lower()
+    logs = scan.logs()
 
     final = events[-1]
     assert isinstance(final, FinalEvent) and isinstance(follow_up[-1], FinalEvent)
@@ -142,13 +187,18 @@ def test_phi_canaries_reach_no_file_no_prompt_and_no_message(
             str(p.relative_to(data_dir)) for p, data in written.items() if needle.encode() in data
         ]
         assert not leaked, f"{canary} was written to {leaked}"
+    assert "venlafaxine 75 mg daily" in prompts  # the case's clinical text did reach the model
+    for text in [*canaries(), *CASE_TEXT, QUESTION]:
+        logged = [log for log, data in logs.items() if text.lower() in data]
+        assert not logged, f"{text!r} was logged in the {logged}"
 
 
-def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_and_no_file(
+def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_no_log_and_no_file(
     make_kb: Callable[..., KnowledgeBase],
     engine: EngineStatus,
     orthanc: Orthanc,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The study arrives over DICOMweb with a planted identity; the turn runs with the real
     # engine (generated answers: the model is asked) behind a proxy that records every byte.
@@ -158,6 +208,7 @@ def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_and_no_file(
     corpus = write_corpus(tmp_path / "guides", with_pdf=False)
     data_dir = tmp_path / "data"
     ingest(make_kb(data_dir), [corpus])
+    scan = LogScan(caplog, engine)
     target = urlparse(engine.url)
     with CuttableProxy(target.hostname or "127.0.0.1", target.port or 80, record=True) as proxy:
         settings = Settings(
@@ -179,6 +230,7 @@ def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_and_no_file(
         finally:
             service.close()
         prompts = bytes(proxy.requests).decode("utf-8", errors="replace").lower()
+    logs = scan.logs()
     final = events[-1]
     assert isinstance(final, FinalEvent)
     assert prompts, "no request reached the model: the test would prove nothing"
@@ -192,6 +244,8 @@ def test_a_pacs_study_in_a_chat_turn_reaches_no_prompt_and_no_file(
         assert needle not in shown, f"{needle} reached what the app shows"
         leaked = [str(p.relative_to(data_dir)) for p, d in written.items() if needle.encode() in d]
         assert not leaked, f"{needle} was written to {leaked}"
+        logged = [log for log, data in logs.items() if needle in data]
+        assert not logged, f"{needle} was logged in the {logged}"
 
 
 def test_names_in_a_case_lists_reach_no_audit_row(

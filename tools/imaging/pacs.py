@@ -23,8 +23,10 @@ from tools.errors import ToolError
 from tools.imaging.config import PacsConfig
 from tools.imaging.decode import NO_IMAGE_MODALITIES
 
-# dicomweb-client logs each request's URL (which holds UIDs) at debug and info level.
-logging.getLogger("dicomweb_client").setLevel(logging.WARNING)
+# dicomweb-client logs each request's URL (which holds UIDs and the accession number searched
+# for) at debug and info level, and so does urllib3 under it, at debug level.
+for _name in ("dicomweb_client", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 PIXEL_DATA = 0x7FE00010
 MAX_STUDIES = 100  # a listing shows at most this many; narrow it with a filter
