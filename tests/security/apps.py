@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import gradio as gr
 import httpx
 
 from agent.engine import free_port
@@ -28,6 +29,7 @@ class App:
     data_dir: Path
     service: Service
     throttle: LoginThrottle
+    blocks: gr.Blocks  # the served Blocks: its queue, its upload set
 
 
 @contextmanager
@@ -50,7 +52,7 @@ def served_app(
     throttle = throttle or LoginThrottle()
     launch(app, port=port, credentials=credentials, block=False, throttle=throttle)
     try:
-        yield App(f"http://127.0.0.1:{port}", port, data_dir, service, throttle)
+        yield App(f"http://127.0.0.1:{port}", port, data_dir, service, throttle, app)
     finally:
         app.close()
         service.close()
