@@ -4,6 +4,7 @@ that triggers nothing, and a model's own tool choice."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from agent.llm import ToolCall
 from tests.agent.scripted_tools import ScriptedToolChooser
 from tests.agent.turns import run
 from tests.conftest import SHARED
+from tools.imaging.analysis import ImageAnalysis
+from tools.imaging.encoders import load_encoder
+from tools.imaging.probe import AurocEstimate, LinearProbe, ProbeMetrics, probes_dir
 
 
 def test_instructions_in_passages_dicom_and_case_trigger_nothing(
@@ -124,3 +128,62 @@ def test_the_step_budget_ends_the_tool_loop_and_says_so_with_a_scripted_model_th
     assert result.mode is AnswerMode.EXTRACTIVE and result.answer and result.citations
     assert [f["kind"] for f in row["flags"]].count(FlagKind.STEP_BUDGET.value) == 1
     assert [m["role"] for m in history] == ["user", "assistant"]
+
+
+def prior_probe(name: str, top: float) -> LinearProbe:
+    """A saved probe whose weights are all zero, so that it gives every image its prior: `top`
+    for "normal". It stands in for a trained probe, whose outputs cannot be set."""
+    info = load_encoder().info
+    measured = AurocEstimate(value=0.5, low=0.4, high=0.6, n=20)
+    return LinearProbe(
+        name=name,
+        encoder=info.name,
+        classes=("abnormal", "normal"),
+        mean=[0.0] * info.dim,
+        scale=[1.0] * info.dim,
+        coef=[[0.0] * info.dim],
+        intercept=[math.log(top / (1 - top))],
+        c=1.0,
+        metrics=ProbeMetrics(
+            test_auroc=measured,
+            majority_auroc=0.5,
+            majority_accuracy=0.5,
+            test_accuracy=0.5,
+            valid_auroc=0.5,
+            n_train=20,
+            n_valid=20,
+            n_test=20,
+            class_counts={"abnormal": 30, "normal": 30},
+        ),
+        dataset="set-by-hand",
+        license=None,
+        created_at="2025-01-01T00:00:00+00:00",
+    )
+
+
+def test_probe_outputs_below_0_6_are_flagged_low_confidence_zero_weight_probes_stand_in(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    """Three saved probes give an attached image 0.59, 0.60 and 0.61 for their top label; the
+    real analysis marks only the first as low confidence, and the turn flags only that one."""
+    source = SHARED / "images" / "dicom-samples" / "CT_small.dcm"
+    if not source.exists():
+        pytest.skip("../shared images are not present")
+    agent = agent_factory()
+    tops = {"prior-059": 0.59, "prior-060": 0.60, "prior-061": 0.61}
+    for name, top in tops.items():
+        prior_probe(name, top).save(probes_dir(agent.settings.data_dir))
+    events, result = run(agent, "What does the image show?", attachments=[source])
+
+    (analysed,) = [e for e in events if isinstance(e, ToolResultEvent)]
+    analysis = ImageAnalysis.model_validate_json(analysed.content)
+    outputs = {p.probe: (p.top_label, max(p.probabilities.values())) for p in analysis.probes}
+    assert outputs == {name: ("normal", top) for name, top in tops.items()}
+    assert [p.probe for p in analysis.probes if p.low_confidence] == ["prior-059"]
+    flagged = [
+        name
+        for name in tops
+        for f in result.flags
+        if f.kind is FlagKind.IMAGE and f"the {name} probe" in f.message
+    ]
+    assert flagged == ["prior-059"]
