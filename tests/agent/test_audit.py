@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
@@ -9,7 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from agent.graph import Agent
+from agent.llm import ToolCall
+from tests.agent.scripted_tools import ScriptedToolChooser
 from tests.agent.turns import run
+from tests.ui.cli.console import run as run_cli
 
 
 def test_audit_trail_is_append_only_and_holds_no_patient_text(
@@ -79,3 +83,45 @@ def test_a_turn_with_names_in_its_case_lists_audits_none_of_them(
     with sqlite3.connect(agent.settings.data_dir / "audit.sqlite") as db:
         dumped = "\n".join(db.iterdump()).lower()
     assert not [name for name in PLANTED if name.lower() in dumped]
+
+
+# Free text longer than 40 characters is audited as its length and hash; 40 or fewer are kept.
+LONG_QUERY = "Sjögren syndrome and hot flash treatments"  # 41 characters, 42 UTF-8 bytes
+SHORT_QUERY = "venlafaxine and gabapentin for hot flash"  # 40 characters
+
+
+def test_free_text_arguments_are_audited_as_length_and_sha256_with_a_scripted_tool_chooser(
+    agent_factory: Callable[..., Agent],
+) -> None:
+    """A model's two searches (scripted: the packaged model is not trusted with tools) go
+    through the real turn, audit trail and `clinassist audit export`: the 41-character query is
+    kept only as its length in characters and the first 12 hex digits of the SHA-256 of its
+    UTF-8 bytes, the 40-character one as written."""
+    assert (len(LONG_QUERY), len(SHORT_QUERY)) == (41, 40)
+    base = agent_factory(tool_calling=True)
+    model = ScriptedToolChooser(
+        ToolCall("search_guidelines", {"query": LONG_QUERY}),
+        ToolCall("search_guidelines", {"query": SHORT_QUERY}),
+    )
+    agent = Agent(base.settings, base.kb, model, model_name="scripted")
+    try:
+        _, result = run(agent, "Does venlafaxine reduce hot flash scores?")
+    finally:
+        agent.close()
+    assert [(t.name, t.chosen_by, t.ok) for t in result.tool_calls] == [
+        ("search_guidelines", "model", True)
+    ] * 2
+    digest = hashlib.sha256(LONG_QUERY.encode("utf-8")).hexdigest()[:12]
+    expected = [f"[text: 41 chars, sha256 {digest}]", SHORT_QUERY]
+
+    exported = run_cli(
+        "audit", "export", "--session", result.session_id, data_dir=base.settings.data_dir
+    )
+    assert exported.returncode == 0, exported.stderr
+    (line,) = exported.stdout.splitlines()
+    row = json.loads(line)
+    assert [call["arguments"]["query"] for call in row["tool_calls"]] == expected
+    with sqlite3.connect(base.settings.data_dir / "audit.sqlite") as db:
+        stored = [json.loads(cell) for (cell,) in db.execute("SELECT tool_calls FROM turns")]
+    assert stored == [row["tool_calls"]]
+    assert "Sjögren" not in exported.stdout + json.dumps(stored, ensure_ascii=False)

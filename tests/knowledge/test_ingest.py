@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.embedding import default_embedder_path
 from knowledge.ingest import IngestOptions, discover, ingest
 from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import ASPIRIN_MD, write_bad_files, write_corpus
+from tests.ui.cli.console import assert_one_sentence_error, run
 
 KbFactory = Callable[..., KnowledgeBase]
 
@@ -191,3 +193,31 @@ def test_a_folder_inside_a_corpus_is_part_of_it_and_prunes_only_inside(
     assert "raw/sodium.txt" in sources and "raw/fluids.txt" not in sources
     assert "aspirin.md" in sources  # outside the ingested folder: not pruned
     assert report.chunks_removed == 1
+
+
+def test_a_collection_refuses_another_embedder_and_keeps_what_it_holds(
+    make_kb: KbFactory, tmp_path: Path
+) -> None:
+    """A collection filled with the packaged all-MiniLM-L6-v2 is neither searched nor
+    ingested into with another sentence-transformers folder (`CLINASSIST_EMBEDDER_PATH`, here
+    a copy of the packaged model under another name): one sentence naming both embedders, and
+    the chunks, their ids and the version token are as they were."""
+    corpus = write_corpus(tmp_path / "guides")
+    data_dir = tmp_path / "data"
+    kb = make_kb(data_dir)
+    ingest(kb, [corpus])
+    ids = sorted(c.id for c in kb.store.iter_all(with_text=False))
+    version = kb.store.version
+    other = tmp_path / "biomedical-encoder"
+    shutil.copytree(default_embedder_path(), other)
+
+    for command in (("search", "hot flashes"), ("ingest", str(corpus))):
+        refused = run(*command, data_dir=data_dir, CLINASSIST_EMBEDDER_PATH=str(other))
+        assert_one_sentence_error(refused)
+        assert "all-MiniLM-L6-v2" in refused.stderr and "biomedical-encoder" in refused.stderr
+
+    again = make_kb(data_dir)  # the original embedder still opens it, and nothing changed
+    assert sorted(c.id for c in again.store.iter_all(with_text=False)) == ids
+    assert again.store.count() == len(ids) and again.store.version == version
+    assert again.search("hot flashes")
+    assert ingest(again, [corpus]).chunks_added == 0
