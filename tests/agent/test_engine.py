@@ -153,3 +153,50 @@ def test_cli_start_and_stop_leave_no_process(prepared_model: PreparedModel) -> N
     with pytest.raises(EngineDown, match="not reachable"):
         client.complete([Message("user", "hello")])
     assert time.monotonic() - began < 20
+
+
+STAND_IN_ENGINE = "print('stand-in engine: exits at once'); raise SystemExit(1)"
+
+
+def test_serve_restarts_a_dying_engine_at_most_3_times_with_a_stand_in_engine_that_exits(
+    prepared_model: PreparedModel, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`clinassist serve`'s engine start (`_start_engine`) on the prepared model, its command
+    replaced by a stand-in that exits at once (vLLM takes ~12 s of CPU to die each time): the
+    supervisor restarts it 3 times on the same port, then gives up; the status banner reports
+    the engine down and a client of it gets the engine-down error."""
+    from agent.service import KnowledgeBaseStats, Service
+    from agent.settings import Settings
+    from ui.cli.serve import _start_engine
+    from ui.web.status import status_reporter
+
+    data_dir = clean_env / "data"
+    data_dir.mkdir()
+    (data_dir / "models").symlink_to(prepared_model.folder.parent)  # prepared once per session
+    monkeypatch.setattr(
+        "agent.engine.server_command", lambda config, port: [sys.executable, "-c", STAND_IN_ENGINE]
+    )
+    clinassist = Service(Settings(data_dir=data_dir, corpus_dirs=[]))
+    local = _start_engine(clinassist)
+    assert isinstance(local, LocalEngine)
+    try:
+        first = json.loads(local.state_file.read_text(encoding="utf-8"))
+        supervisor = local._supervisor
+        assert supervisor is not None
+        supervisor.join(timeout=120)  # the supervisor's thread ends when it gives up
+        assert not supervisor.is_alive()
+        assert local.restarts == 3 and local.status().state is EngineState.STOPPED
+        log = local.log_file.read_text(encoding="utf-8")
+        assert log.count("==== engine start") == log.count("stand-in engine: exits at once") == 4
+        assert [f"restart {n} of 3 on port {first['port']}" in log for n in (1, 2, 3)] == [True] * 3
+        assert "restart 4" not in log
+
+        stats = KnowledgeBaseStats(0, "store", "collection", "embedder", "absent")
+        banner = status_reporter(local, stats, no_engine="no LLM engine")()
+        assert not banner.ready and banner.engine == "LLM engine stopped"
+        seen = EngineStatus(first["url"], first["model"], EngineState.STARTING)
+        with pytest.raises(EngineDown):  # not "still starting": it is down for good
+            clinassist.client_of(local, seen).complete([Message("user", "hello")])
+    finally:
+        local.stop()
+        clinassist.close()
