@@ -84,7 +84,7 @@ def run_recorded(
     code: str, *args: str, env: dict[str, str], record: Path, cwd: Path
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code, *args],
+        [sys.executable, "-P", "-c", code, *args],  # -P: the cwd is not an import path
         env=recorded_environment(offline_stripped(env), record),
         cwd=cwd,
         capture_output=True,
@@ -123,6 +123,7 @@ def test_ingest_chat_turn_and_models_prepare_reach_only_loopback(
         tmp_path / "data",  # a fresh data dir: no model prepared in it yet
         CLINASSIST_LLM_URL=engine.url,
         CLINASSIST_ANSWER_MODE="generated",  # the model writes the answer: a real engine call
+        CLINASSIST_LLM_MAX_TOKENS="32",  # what it writes is not the point: the call is
         CLINASSIST_COVERAGE_MODEL=str(always_covered_model(tmp_path / "coverage-model")),
     )
     commands = [

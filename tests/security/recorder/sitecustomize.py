@@ -1,8 +1,8 @@
 """The outbound-connection recorder. Python imports `sitecustomize` at start-up, before any of
 the app's modules, from the first folder on its path that has one: with this folder first on
 PYTHONPATH and `OUTBOUND_RECORD` naming a file, every socket connect, datagram and name lookup
-of the process is written there as one JSON line, and anything that is not loopback (or a Unix
-socket) is refused with ENETUNREACH, as a hospital network with no route out would."""
+of the process is written there as one JSON line, and anything that reaches past loopback is
+refused with ENETUNREACH, as a hospital network with no route out would."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ def record(event: str, args: tuple[Any, ...]) -> None:
     if found is None:
         return
     family, host, port = found
-    local = family == "AF_UNIX" or is_loopback(host)
+    # only an internet socket or a name lookup can reach another machine (a Unix or netlink
+    # socket stays on this one)
+    local = family not in ("AF_INET", "AF_INET6", "lookup") or is_loopback(host)
     line = {
         "pid": os.getpid(),
         "argv": sys.argv[:4],

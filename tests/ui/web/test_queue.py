@@ -84,10 +84,11 @@ def ask(url: str, question: str) -> dict[str, Any]:
     return dict(result)
 
 
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+def wait_for(condition: Callable[[], bool], state: Callable[[], str], seconds: float = 60) -> None:
+    """Until `condition` holds (polled; a bound, not a measure), else fail with `state`."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, f"never saw {what}"
+        assert time.monotonic() < deadline, f"never got there: {state()}"
         time.sleep(0.01)
 
 
@@ -103,7 +104,7 @@ def test_a_fifth_simultaneous_turn_waits_in_the_queue_with_gated_stand_in_turns(
             # until four are in and two wait, or more than four got in
             wait_for(
                 lambda: (turns.in_flight, len(waiting)) == (4, 2) or turns.in_flight > 4,
-                "four turns in flight and two queued",
+                lambda: f"{turns.in_flight} turns in flight, {len(waiting)} queued",
             )
             assert (turns.in_flight, len(waiting), turns.most) == (4, 2, 4)
         finally:
