@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
@@ -130,19 +131,36 @@ QUESTIONS = (
 )
 
 
+def the_app_died(error: BaseException) -> bool:
+    """What a client sees when the app is gone: its result stream ended without a result
+    (gradio_client's CancelledError; nothing here cancels a job), or the connection was
+    refused, reset or closed. An error the app answered with (AppError) is not one of them."""
+    died = (CancelledError, httpx.TransportError, ConnectionError)
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, died):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
     make_kb: Callable[..., KnowledgeBase], tmp_path: Path
 ) -> None:
-    """Four sessions ask without pause; the app gets `kill -9` while turns are in flight. After
-    a restart every answer a clinician received is in its session's history and the audit
-    trail; the turn in flight is in both, in neither, or audited only (the audit row is
-    written first); the stores pass SQLite's integrity check, and the sessions go on."""
+    """Four sessions ask without pause; the app gets `kill -9` while turns are in flight. The
+    only error a session sees is the app dying, and only once it is killed. After a restart
+    every answer a clinician received is in its session's history and the audit trail; the
+    stored history alternates question and answer (the turn in flight is whole or absent,
+    never a question without its answer); the turn in flight is audited or not (the audit row
+    is written first); the stores pass SQLite's integrity check, and the sessions go on."""
     from gradio_client import Client
 
     data_dir = tmp_path / "data"
     env = {"CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False))}
     received: dict[str, list[str]] = {f"bed-{n}": [] for n in range(4)}
     ids: dict[str, str] = {}  # each bed's session id, issued by the server with its first answer
+    errors: dict[str, tuple[bool, BaseException]] = {}  # bed -> (after the kill?, the error)
+    killing = threading.Event()
     stop = threading.Event()
 
     def session(served: Served, name: str) -> None:
@@ -152,7 +170,8 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
             question = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
             try:
                 answer = client.predict(question, ids.get(name, ""), "", api_name="/ask")
-            except Exception:  # the app died under this turn: it was not received
+            except Exception as exc:  # judged below: only the app dying is expected
+                errors[name] = (killing.is_set(), exc)
                 return
             ids[name] = answer["session_id"]
             received[name].append(question)
@@ -163,10 +182,17 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
         for thread in threads:
             thread.start()
         wait_until(lambda: all(len(r) >= 3 for r in received.values()), 120, "3 turns each")
+        killing.set()
         served.kill()
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads), "a session hung on the dead app"
+
+    # Every session was asking when the app died (they ask without pause), and saw it die.
+    assert sorted(errors) == sorted(received), errors
+    for name, (after_kill, error) in errors.items():
+        assert after_kill and the_app_died(error), f"{name}: {type(error).__name__}: {error}"
 
     for store in ("sessions.sqlite", "audit.sqlite", "chroma/chroma.sqlite3"):
         assert integrity(data_dir / store) == "ok", store
@@ -181,7 +207,12 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
     agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), make_kb(data_dir), None)
     try:
         for name, questions in received.items():
-            asked = [m["content"] for m in agent.history(ids[name]) if m["role"] == "user"]
+            history = agent.history(ids[name])
+            roles = [m["role"] for m in history]
+            # Whole turns only: a question and its answer, turn after turn.
+            assert roles == ["user", "assistant"] * (len(history) // 2), roles
+            assert all(answer["content"] for answer in history[1::2])
+            asked = [m["content"] for m in history[::2]]
             assert asked[-1] == QUESTIONS[0]  # the turn after the restart
             before = asked[:-1]
             assert before[: len(questions)] == questions  # every received answer, in order
