@@ -65,7 +65,6 @@ QUESTIONS = (
 # browser afterwards (prefill dominates on this CPU). Each path gets its own questions, and one
 # warm-up turn first caches the shared system prompt for both.
 WARM_UP = "What is the role of exercise in cancer-related fatigue?"
-NOTICE_START = "clinassist supports, and does not replace"
 # Turns each session asks at each concurrency level (bounded in count and in time).
 TURNS = {"extractive": {1: 24, 4: 8, 16: 3}, "generated": {1: 3, 4: 2, 16: 1}}
 
@@ -169,7 +168,7 @@ def browser_times(url: str, questions: Sequence[str]) -> tuple[list[float], list
     answer (its notice)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import launch_chromium
+    from tests.browser import answer_so_far, ask_in_page, finished_answers, launch_chromium
 
     first, full = [], []
     with sync_playwright() as playwright:
@@ -180,19 +179,15 @@ def browser_times(url: str, questions: Sequence[str]) -> tuple[list[float], list
                 page = context.new_page()
                 page.goto(url)
                 page.locator("#chat-input textarea").wait_for()
-                bots = page.locator("#chat [data-testid='bot']")
-                page.locator("#chat-input textarea").fill(question)
                 started = time.perf_counter()
-                page.locator("#chat-input textarea").press("Enter")
+                ask_in_page(page, question)
                 got_first = False
                 deadline = started + 300
                 while time.perf_counter() < deadline:
-                    # tool steps are bot messages too (titled "🛠️ name"): wait for answer text
-                    text = bots.last.inner_text().strip() if bots.count() else ""
-                    if not got_first and text and not text.startswith("🛠"):
+                    if not got_first and answer_so_far(page):  # tool steps do not count
                         first.append(time.perf_counter() - started)
                         got_first = True
-                    if bots.filter(has_text=NOTICE_START).count():
+                    if finished_answers(page):
                         full.append(time.perf_counter() - started)
                         break
                     time.sleep(0.01)

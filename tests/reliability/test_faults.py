@@ -11,17 +11,20 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from agent.audit import AuditLog
 from agent.graph import Agent
 from agent.model_files import PreparedModel
 from agent.settings import Settings
 from knowledge.knowledge_base import KnowledgeBase
 from tests.agent.test_engine import group_members
+from tests.browser import answer_so_far, ask_in_page, finished_answers, launch_chromium
 from tests.corpus import write_corpus
 from tests.knowledge.test_chroma_server import start_chroma
 from tests.serving import Served, serve_subprocess
@@ -66,13 +69,22 @@ def flags(answer: dict[str, Any]) -> list[str]:
     return [f["kind"] for f in answer["flags"]]
 
 
+def audit_rows(data_dir: Path) -> list[dict[str, Any]]:
+    log = AuditLog(data_dir / "audit.sqlite")
+    try:
+        return log.rows()
+    finally:
+        log.close()
+
+
 def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
     prepared_model: PreparedModel, tmp_path: Path
 ) -> None:
-    """The app's own engine dies (kill -9 of its process group) while it streams an answer:
-    that turn ends with one `engine` flag and quoted passages, the app restarts the engine on
-    the same address, and the next turn is written by the model again."""
-    from gradio_client import Client
+    """The app's own engine dies (kill -9 of its process group) while it streams an answer,
+    killed once a clinician's page shows the answer's first token: that turn ends with one
+    `engine` flag and quoted passages, the app restarts the engine on the same address, and
+    the next turn in that page is written by the model again."""
+    from playwright.sync_api import sync_playwright
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -82,44 +94,54 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
         "CLINASSIST_ANSWER_MODE": "generated",
         "CLINASSIST_LLM_MAX_TOKENS": "200",
     }
-    with serve_subprocess(data_dir, env=env) as served:
+    with serve_subprocess(data_dir, env=env) as served, sync_playwright() as playwright:
         first = engine_state(data_dir)
         wait_until(lambda: healthy(first["url"]), 300, "the engine became ready")
-        client = Client(served.url, verbose=False)
-        job = client.submit(QUESTION, "", "", api_name="/ask")
-        # Kill once the engine has begun streaming this answer.
-        wait_until(lambda: engine_requests(data_dir) > 0, 240, "the engine took the request")
-        time.sleep(2)
-        os.killpg(first["pid"], signal.SIGKILL)
-        killed = time.monotonic()
-        cut = job.result(timeout=300)
-        answered_s = time.monotonic() - killed
-        assert flags(cut).count("engine") == 1
-        assert cut["mode"] == "extractive" and cut["citations"]  # the passages, quoted
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            page.goto(served.url)
+            ask_in_page(page, QUESTION)
+            # Read the stream: kill once the page shows the model's first token.
+            wait_until(lambda: bool(answer_so_far(page)), 240, "the answer's first token")
+            assert finished_answers(page) == 0, "answered before the engine could be killed"
+            os.killpg(first["pid"], signal.SIGKILL)
+            killed = time.monotonic()
+            wait_until(lambda: finished_answers(page) == 1, 300, "the answer from the passages")
+            answered_s = time.monotonic() - killed
 
-        wait_until(
-            lambda: engine_state(data_dir)["pid"] != first["pid"], 60, "the engine restarted"
-        )
-        second = engine_state(data_dir)
-        assert second["url"] == first["url"]  # the app's client still holds this address
-        wait_until(lambda: healthy(second["url"]), 300, "the restarted engine became ready")
-        back_s = time.monotonic() - killed
-        print(
-            f"engine killed: the turn was answered from the passages in {answered_s:.1f} s, "
-            f"the engine was back in {back_s:.0f} s"
-        )
-        before = engine_requests(data_dir)
-        after = client.predict(QUESTION, cut["session_id"], "", api_name="/ask")
-        # Written by the restarted engine (SmolLM2's prose may still be replaced by quotes when
-        # the verifier finds it unsupported: that is the `fallback` flag, not `engine`).
-        assert engine_requests(data_dir) > before
-        assert "engine" not in flags(after) and after["citations"]
+            wait_until(
+                lambda: engine_state(data_dir)["pid"] != first["pid"], 60, "the engine restarted"
+            )
+            second = engine_state(data_dir)
+            assert second["url"] == first["url"]  # the app's client still holds this address
+            wait_until(lambda: healthy(second["url"]), 300, "the restarted engine became ready")
+            back_s = time.monotonic() - killed
+            print(
+                f"engine killed: the turn was answered from the passages in {answered_s:.1f} s,"
+                f" the engine was back in {back_s:.0f} s"
+            )
+            before = engine_requests(data_dir)
+            ask_in_page(page, QUESTION)  # the same page: the same session
+            wait_until(lambda: finished_answers(page) == 2, 300, "the next answer")
+            assert engine_requests(data_dir) > before  # asked of the restarted engine
+        finally:
+            browser.close()
     output = served.stop()
     assert served.process.returncode == 0 and "LLM engine stopped." in output
     assert "Traceback" not in output
     assert group_members(first["pid"]) == [] and group_members(second["pid"]) == []
     log = (data_dir / "engine" / "engine.log").read_text(encoding="utf-8", errors="replace")
     assert "engine died; restart 1 of 3" in log
+    # What each turn was (the audit trail: its mode, cited passages and flag kinds).
+    cut, after = audit_rows(data_dir)
+    assert cut["session"] == after["session"]
+    assert [f["kind"] for f in cut["flags"]].count("engine") == 1
+    assert cut["mode"] == "extractive" and cut["passages"]  # the passages, quoted
+    # Written by the restarted engine (SmolLM2's prose may still be replaced by quotes when
+    # the verifier finds it unsupported: that is the `fallback` flag, not `engine`).
+    assert "engine" not in [f["kind"] for f in after["flags"]] and after["passages"]
+    assert after["llm_ms"] > 0
 
 
 QUESTIONS = (
@@ -130,19 +152,36 @@ QUESTIONS = (
 )
 
 
+def the_app_died(error: BaseException) -> bool:
+    """What a client sees when the app is gone: its result stream ended without a result
+    (gradio_client's CancelledError; nothing here cancels a job), or the connection was
+    refused, reset or closed. An error the app answered with (AppError) is not one of them."""
+    died = (CancelledError, httpx.TransportError, ConnectionError)
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, died):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
     make_kb: Callable[..., KnowledgeBase], tmp_path: Path
 ) -> None:
-    """Four sessions ask without pause; the app gets `kill -9` while turns are in flight. After
-    a restart every answer a clinician received is in its session's history and the audit
-    trail; the turn in flight is in both, in neither, or audited only (the audit row is
-    written first); the stores pass SQLite's integrity check, and the sessions go on."""
+    """Four sessions ask without pause; the app gets `kill -9` while turns are in flight. The
+    only error a session sees is the app dying, and only once it is killed. After a restart
+    every answer a clinician received is in its session's history and the audit trail; the
+    stored history alternates question and answer (the turn in flight is whole or absent,
+    never a question without its answer); the turn in flight is audited or not (the audit row
+    is written first); the stores pass SQLite's integrity check, and the sessions go on."""
     from gradio_client import Client
 
     data_dir = tmp_path / "data"
     env = {"CLINASSIST_CORPUS_DIRS": str(write_corpus(tmp_path / "guides", with_pdf=False))}
     received: dict[str, list[str]] = {f"bed-{n}": [] for n in range(4)}
     ids: dict[str, str] = {}  # each bed's session id, issued by the server with its first answer
+    errors: dict[str, tuple[bool, BaseException]] = {}  # bed -> (after the kill?, the error)
+    killing = threading.Event()
     stop = threading.Event()
 
     def session(served: Served, name: str) -> None:
@@ -152,7 +191,8 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
             question = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
             try:
                 answer = client.predict(question, ids.get(name, ""), "", api_name="/ask")
-            except Exception:  # the app died under this turn: it was not received
+            except Exception as exc:  # judged below: only the app dying is expected
+                errors[name] = (killing.is_set(), exc)
                 return
             ids[name] = answer["session_id"]
             received[name].append(question)
@@ -163,10 +203,17 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
         for thread in threads:
             thread.start()
         wait_until(lambda: all(len(r) >= 3 for r in received.values()), 120, "3 turns each")
+        killing.set()
         served.kill()
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads), "a session hung on the dead app"
+
+    # Every session was asking when the app died (they ask without pause), and saw it die.
+    assert sorted(errors) == sorted(received), errors
+    for name, (after_kill, error) in errors.items():
+        assert after_kill and the_app_died(error), f"{name}: {type(error).__name__}: {error}"
 
     for store in ("sessions.sqlite", "audit.sqlite", "chroma/chroma.sqlite3"):
         assert integrity(data_dir / store) == "ok", store
@@ -181,7 +228,12 @@ def test_kill_9_of_the_app_mid_session_loses_no_committed_turn(
     agent = Agent(Settings(data_dir=data_dir, corpus_dirs=[]), make_kb(data_dir), None)
     try:
         for name, questions in received.items():
-            asked = [m["content"] for m in agent.history(ids[name]) if m["role"] == "user"]
+            history = agent.history(ids[name])
+            roles = [m["role"] for m in history]
+            # Whole turns only: a question and its answer, turn after turn.
+            assert roles == ["user", "assistant"] * (len(history) // 2), roles
+            assert all(answer["content"] for answer in history[1::2])
+            asked = [m["content"] for m in history[::2]]
             assert asked[-1] == QUESTIONS[0]  # the turn after the restart
             before = asked[:-1]
             assert before[: len(questions)] == questions  # every received answer, in order
