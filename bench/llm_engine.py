@@ -5,7 +5,10 @@ Measures time to first token, decode tokens/s, and throughput at 1, 4 and 8 conc
 (batched `generate()` for transformers), the engine's start time and peak RSS, the prefix cache
 (time to first token of a long prompt, cold and again with the same prefix and a new question),
 and prints the physical bound beside decode speed: measured memory bandwidth / bytes of weights
-read per token.
+read per token. Then how long a failure takes to reach the user, beside the bound its timeouts
+and retries set: the status of a URL nothing listens on, and the engine-down sentence from the
+client, for a free port and for the engine just stopped (the tests assert the outcome and the
+retry count; the seconds are measured here).
 
     python -m bench.llm_engine [--tokens N] [--json] [--vllm-defaults] [--engine-env K=V ...]
 
@@ -34,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from agent.settings import apply_offline_environment
-from bench.common import emit, load_average, markdown_table, progress
+from bench.common import emit, load_average, markdown_table, progress, verdict
 
 PROMPTS = [
     "Summarise first-line treatment options for hypertension in adults.",
@@ -158,6 +161,53 @@ def group_peak_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total_kb / 1024
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def measure_failure_reports(stopped_url: str, model: str) -> list[list[str]]:
+    """Rows (what failed, seconds until the sentence, the bound its timeouts and retries set,
+    verdict): the engine status of a URL nothing listens on, and `EngineDown` from the client
+    (one retry) for a free port and for the engine just stopped."""
+    from agent.engine import EngineState, RemoteEngine, free_port
+    from agent.llm import EngineDown, LLMClient, LLMConfig, Message
+
+    rows: list[list[str]] = []
+    remote = RemoteEngine(f"http://127.0.0.1:{free_port()}")
+    started = time.perf_counter()
+    state = remote.status().state
+    took = time.perf_counter() - started
+    assert state is EngineState.UNREACHABLE
+    rows.append(
+        [
+            "engine status, nothing listening: unreachable",
+            f"{took:.2f}",
+            f"{remote.timeout:.0f}",
+            verdict(took < remote.timeout),
+        ]
+    )
+    for label, url in (
+        ("client, nothing listening: engine down", f"http://127.0.0.1:{free_port()}/v1"),
+        ("client, the engine just stopped: engine down", f"{stopped_url}/v1"),
+    ):
+        config = LLMConfig(base_url=url, model=model, timeout_s=5)
+        client = LLMClient(config)
+        for call in ("complete", "stream"):
+            started = time.perf_counter()
+            try:
+                if call == "complete":
+                    client.complete([Message("user", "hello")])
+                else:
+                    list(client.stream([Message("user", "hello")]))
+            except EngineDown:
+                pass
+            else:
+                raise AssertionError(f"{label}: {call} answered")
+            took = time.perf_counter() - started
+            bound = config.timeout_s * (1 + config.max_retries)
+            rows.append([f"{label} ({call})", f"{took:.2f}", f"{bound:.0f}", verdict(took < bound)])
+    return rows
 
 
 # --------------------------------------------------------------------------- transformers
@@ -316,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+        progress("llm_engine: measuring how long failures take to be reported ...")
+        failures = measure_failure_reports(status.url, model.name)
         progress(f"llm_engine: measuring transformers generate() ({threads} threads) ...")
         baseline, baseline_rss = measure_transformers(model.folder, args.tokens, threads)
         params = sum(
@@ -343,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "prefix_cache": {key: round(value, 3) for key, value in prefix.items()},
             "tokens": args.tokens,
             "model": model.name,
+            "failure_reports_s": {row[0]: float(row[1]) for row in failures},
         }
         print(json.dumps(figures))
         return 0
@@ -397,6 +450,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Physical bound on single-stream decode: memory bandwidth {bandwidth:.1f} GB/s "
             f"(numpy copy) / {bytes_per_token / 1e6:.0f} MB of weights per token = "
             f"{bound:.0f} tokens/s; vLLM reaches {served.decode_tok_s / bound:.0%} of it.",
+            "",
+            "How long a failure takes to reach the user (the tests check the outcome and the "
+            "one retry; the bound is the timeout times the attempts):",
+            "",
+            markdown_table(["failure", "seconds", "bound (s)", "status"], failures),
+            "",
             f"Load average at the end: {load_average()}.",
         ]
     )

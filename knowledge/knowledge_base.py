@@ -65,10 +65,17 @@ class KnowledgeBase:
             embedder_name=embedder.name,
             chroma_url=chroma_url,
         )
-        location_key = hashlib.sha256(f"{self.store.location}|{collection}".encode()).hexdigest()
+        # The index lies in the data dir, beside an embedded store: only a server's URL tells
+        # stores apart, so a data dir moved or copied keeps its index.
+        where = chroma_url or "embedded"
+        location_key = hashlib.sha256(f"{where}|{collection}".encode()).hexdigest()
         self.lexical_dir = data_dir / "bm25" / f"{collection}-{location_key[:12]}"
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release the store's Chroma client (see `ChunkStore.close`)."""
+        self.store.close()
 
     # ------------------------------------------------------------------ lexical index
 

@@ -90,6 +90,12 @@ class ChunkStore:
             )
         return collection
 
+    def close(self) -> None:
+        """Release this store's Chroma client (it is not used after). Once the last client of
+        an embedded store's folder is released, Chroma holds its files no more: a copy of the
+        data dir is then a whole one."""
+        self._client.close()
+
     # ------------------------------------------------------------------ version token
 
     @property

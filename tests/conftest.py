@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -65,11 +66,26 @@ def engine(
         local.stop()
 
 
-@pytest.fixture(scope="session")
-def pdq_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A knowledge base of two real PDQ summaries, ingested once per test session."""
-    import shutil
+def tree_state(root: Path) -> list[tuple[str, int, int]]:
+    """Every file under `root`: its relative path, size and modification time."""
+    return sorted(
+        (p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    )
 
+
+def copy_data_dir(pristine: Path, destination: Path) -> Path:
+    """A data dir of one's own: a copy of `pristine` (whose Chroma client was closed)."""
+    shutil.copytree(pristine, destination)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def pdq_knowledge(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Path]:
+    """Two real PDQ summaries ingested once per test session, Chroma closed. Never opened by a
+    test, only copied (`pdq_data_dir`, the browser tests' app): the session fails at the end if
+    anything wrote in it."""
     from knowledge.ingest import ingest
 
     if not all((PDQ / "raw" / name).exists() for name in PDQ_FILES):
@@ -81,9 +97,22 @@ def pdq_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
     for name in PDQ_FILES:
         shutil.copy(PDQ / "raw" / name, corpus / name)
     data_dir = root / "data"
-    report = ingest(KnowledgeBase(data_dir=data_dir, embedder=embedder), [corpus])
+    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
+    try:
+        report = ingest(kb, [corpus])
+    finally:
+        kb.close()
     assert report.chunks_added > 50
-    return data_dir
+    before = tree_state(data_dir)
+    yield data_dir
+    assert tree_state(data_dir) == before, "a test wrote in the shared PDQ knowledge base"
+
+
+@pytest.fixture
+def pdq_data_dir(pdq_knowledge: Path, tmp_path: Path) -> Path:
+    """A data dir of this test's own holding the two PDQ summaries (a copy of `pdq_knowledge`):
+    its sessions, audit trail and uploads are no other test's."""
+    return copy_data_dir(pdq_knowledge, tmp_path / "pdq-data")
 
 
 NGC = SHARED / "corpora" / "ngc-us-federal-archive"
@@ -101,7 +130,6 @@ def grounding_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embed
     the knowledge base covers and what it does not: two PDQ summaries (hot flashes, lung
     cancer screening) and three NGC summaries (COPD, obesity, sickle cell disease)."""
     import json
-    import shutil
 
     from knowledge.ingest import ingest
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from agent.engine import free_port
+from agent.settings import OFFLINE_ENVIRONMENT, PROJECT_ROOT
 
 CLI = Path(sys.executable).parent / "clinassist"
 
@@ -36,15 +37,25 @@ def wait_for(url: str, seconds: float = 180, process: subprocess.Popen[str] | No
 
 
 def cli_environment(data_dir: Path, **env: str) -> dict[str, str]:
-    """The caller's environment without its CLINASSIST_* settings, plus the data dir and `env`.
-    The imaging demo is off unless `env` sets its folders: `serve` would otherwise index the
-    shared sample images and train a probe (~40 s) in every fresh data dir."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")} | {
-        "CLINASSIST_DATA_DIR": str(data_dir),
-        "CLINASSIST_IMAGE_SAMPLE_DIRS": "",
-        "CLINASSIST_DEMO_PROBE_DIR": "",
-        **env,
-    }
+    """The environment of every clinassist process the tests start (the console script,
+    `serve`, `mcp`, a script of this checkout): the caller's without its CLINASSIST_* settings,
+    offline (`OFFLINE_ENVIRONMENT`, as `apply_offline_environment` sets it), this checkout first
+    on PYTHONPATH, its own data dir, then `env`. The imaging demo is off unless `env` sets its
+    folders: `serve` would otherwise index the shared sample images and train a probe (~40 s)
+    in every fresh data dir."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")}
+    python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), inherited.get("PYTHONPATH")]))
+    return (
+        inherited
+        | OFFLINE_ENVIRONMENT
+        | {
+            "PYTHONPATH": python_path,
+            "CLINASSIST_DATA_DIR": str(data_dir),
+            "CLINASSIST_IMAGE_SAMPLE_DIRS": "",
+            "CLINASSIST_DEMO_PROBE_DIR": "",
+        }
+        | env
+    )
 
 
 def _descendants(pid: int) -> set[int]:

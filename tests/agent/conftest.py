@@ -1,12 +1,15 @@
 """The agent's fixtures: `agent_factory`, agents over the test corpus (with a passage that
-carries an injection) without the LLM.
+carries an injection) without the LLM; `http_attempts`, the HTTP requests a test's clients send.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import httpx2
 import pytest
 
 from agent.graph import Agent
@@ -50,3 +53,19 @@ def agent_factory(
     yield factory
     for agent in agents:
         agent.close()
+
+
+@pytest.fixture
+def http_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URL of every HTTP request this process sends during the test, each retry counted:
+    through httpx (the engine's status check) and httpx2 (the OpenAI client's fork of it)."""
+    sent: list[str] = []
+    for transport in (httpx.HTTPTransport, httpx2.HTTPTransport):
+        real = transport.handle_request
+
+        def counted(self: Any, request: Any, real: Callable[..., Any] = real) -> Any:
+            sent.append(str(request.url))
+            return real(self, request)
+
+        monkeypatch.setattr(transport, "handle_request", counted)
+    return sent

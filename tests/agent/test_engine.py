@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,17 +25,19 @@ from agent.engine import (
 )
 from agent.llm import EngineDown, LLMClient, LLMConfig, Message
 from agent.model_files import PreparedModel
+from tests.serving import CLI, cli_environment
 
 pytestmark = pytest.mark.slow
 
-CLI = Path(sys.executable).parent / "clinassist"
-
 
 def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLINASSIST_")}
-    env["CLINASSIST_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [str(CLI), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+        [str(CLI), *args],
+        env=cli_environment(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -109,11 +111,18 @@ def test_usable_cpus_follow_the_cgroup_quota(monkeypatch: pytest.MonkeyPatch) ->
     assert usable_cpus() == [0, 1]
 
 
-def test_unreachable_url_is_reported_not_hung() -> None:
-    started = time.monotonic()
-    status = RemoteEngine(f"http://127.0.0.1:{free_port()}").status()
-    assert status.state is EngineState.UNREACHABLE
-    assert time.monotonic() - started < 10
+def test_unreachable_and_silent_urls_are_reported_as_unreachable(http_attempts: list[str]) -> None:
+    """Nothing listening, or a server that takes the connection and never answers: the status
+    says unreachable after one request (its time against the timeout: bench.llm_engine)."""
+    url = f"http://127.0.0.1:{free_port()}"
+    status = RemoteEngine(url).status()
+    assert (status.state, status.model, status.managed) == (EngineState.UNREACHABLE, None, False)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections complete in the backlog; nothing is ever read or sent
+        quiet = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        assert RemoteEngine(quiet, timeout=0.5).status().state is EngineState.UNREACHABLE
+    assert http_attempts == [f"{url}/v1/models", f"{quiet}/v1/models"]
 
 
 def test_missing_model_is_one_clear_error(tmp_path: Path) -> None:
@@ -122,7 +131,9 @@ def test_missing_model_is_one_clear_error(tmp_path: Path) -> None:
         local.start()
 
 
-def test_cli_start_and_stop_leave_no_process(prepared_model: PreparedModel) -> None:
+def test_cli_start_and_stop_leave_no_process(
+    prepared_model: PreparedModel, http_attempts: list[str]
+) -> None:
     """(A crash and the supervised restart: tests/reliability/test_faults.py, through serve.)"""
     data_dir = prepared_model.folder.parent.parent  # where `models prepare` put it
     assert json.loads(cli("engine", "status", "--json", data_dir=data_dir).stdout)["state"] == (
@@ -140,7 +151,7 @@ def test_cli_start_and_stop_leave_no_process(prepared_model: PreparedModel) -> N
     after = json.loads(cli("engine", "status", "--json", data_dir=data_dir).stdout)
     assert after == {**after, "state": "stopped", "url": None}
 
-    # A client of the stopped engine gets the engine-down sentence, quickly.
+    # A client of the stopped engine gets the engine-down sentence after one retry.
     local = LocalEngine(
         data_dir,
         LocalEngineConfig(model_path=prepared_model.folder, served_name=prepared_model.name),
@@ -149,10 +160,10 @@ def test_cli_start_and_stop_leave_no_process(prepared_model: PreparedModel) -> N
         LLMConfig(base_url=f"{first['url']}/v1", model=prepared_model.name, timeout_s=10),
         engine_starting=lambda: local.status().state is EngineState.STARTING,
     )
-    began = time.monotonic()
+    http_attempts.clear()
     with pytest.raises(EngineDown, match="not reachable"):
         client.complete([Message("user", "hello")])
-    assert time.monotonic() - began < 20
+    assert http_attempts == [f"{first['url']}/v1/chat/completions"] * 2  # one retry, no more
 
 
 STAND_IN_ENGINE = "print('stand-in engine: exits at once'); raise SystemExit(1)"

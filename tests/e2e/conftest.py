@@ -25,7 +25,7 @@ from agent.settings import Settings
 from knowledge.embedding import Embedder
 from knowledge.knowledge_base import KnowledgeBase
 from tests.browser import CHROMIUM, launch_chromium
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, copy_data_dir
 from tests.netproxy import CuttableProxy
 from ui.cli.common import prepare_imaging_demo
 from ui.web import build_app, launch, status_reporter
@@ -51,17 +51,21 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def served(
-    pdq_data_dir: Path,
+    pdq_knowledge: Path,
     embedder: Embedder,
     engine: EngineStatus,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
-    """The app as `clinassist serve` builds it, on a free loopback port, in this process."""
+    """The app as `clinassist serve` builds it, on a free loopback port, in this process, with
+    a data dir of its own (a copy of the PDQ knowledge base) that the browser tests share as
+    clinicians share a served app."""
     assert engine.url and engine.model
+    data_dir = copy_data_dir(pdq_knowledge, tmp_path_factory.mktemp("e2e") / "data")
     target = urlparse(engine.url)
     proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
     # generated: the model's tokens stream into the page (the packaged model's default quotes)
-    settings = Settings(data_dir=pdq_data_dir, corpus_dirs=[], answer_mode="generated")
-    kb = KnowledgeBase(data_dir=pdq_data_dir, embedder=embedder)
+    settings = Settings(data_dir=data_dir, corpus_dirs=[], answer_mode="generated")
+    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
     llm = client_for(settings, proxy.url, engine.model, lambda: False)
     service = Service(settings, kb, llm, model_name=engine.model)
     # The first-run preparation `clinassist serve` runs, with its default folders (the shared

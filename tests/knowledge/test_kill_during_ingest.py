@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -16,11 +15,11 @@ import pytest
 
 from knowledge.ingest import ingest
 from knowledge.knowledge_base import KnowledgeBase
+from tests.serving import CLI, cli_environment
 
 pytestmark = pytest.mark.slow
 
 KbFactory = Callable[..., KnowledgeBase]
-CLI = Path(sys.executable).parent / "clinassist"
 
 
 def write_large_corpus(root: Path, files: int = 24, sections: int = 6) -> Path:
@@ -52,10 +51,9 @@ def cached_files(data_dir: Path) -> int:
 def test_kill_9_during_ingest_then_ingest_again(make_kb: KbFactory, tmp_path: Path) -> None:
     corpus = write_large_corpus(tmp_path / "synthetic")
     data_dir = tmp_path / "data"
-    env = {**os.environ, "CLINASSIST_DATA_DIR": str(data_dir)}
     process = subprocess.Popen(
         [str(CLI), "ingest", str(corpus)],
-        env=env,
+        env=cli_environment(data_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

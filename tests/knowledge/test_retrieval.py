@@ -78,6 +78,22 @@ def test_blank_query_is_a_clear_error_and_huge_query_works(kb: KnowledgeBase) ->
     assert kb.search(huge, k=2)
 
 
+def test_a_data_dir_copied_elsewhere_keeps_its_bm25_index(
+    kb: KnowledgeBase, make_kb: KbFactory, tmp_path: Path
+) -> None:
+    """A data dir moved, copied or restored from a backup is the same collection: its BM25
+    index is current, not rebuilt (it is rebuilt exactly when the collection changed)."""
+    import shutil
+
+    kb.close()
+    shutil.copytree(tmp_path / "data", tmp_path / "elsewhere" / "data")
+    copied = make_kb(tmp_path / "elsewhere" / "data")
+    assert copied.lexical_state() == "current"
+    stamp = (copied.lexical_dir / "clinassist.json").stat().st_mtime_ns
+    assert copied.search("aspirin", k=1)[0].source == "aspirin.md"
+    assert (copied.lexical_dir / "clinassist.json").stat().st_mtime_ns == stamp
+
+
 def test_bm25_index_is_persisted_and_rebuilt_only_after_changes(
     kb: KnowledgeBase, make_kb: KbFactory, tmp_path: Path
 ) -> None:

@@ -179,12 +179,6 @@ def test_hostile_files_are_small(bombs: dict[str, Path]) -> None:
     assert (header.Rows, header.Columns) == (64, 64)
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 def _run_script(script: str, path: Path, timeout: float = 300) -> str:
     """Run `script` with `path` in a fresh interpreter of this checkout; its stdout (it must
     exit 0: a child that dies is the test's failure, with its stderr)."""
@@ -193,7 +187,7 @@ def _run_script(script: str, path: Path, timeout: float = 300) -> str:
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=_child_env(),
+        env=cli_environment(path.parent / "data"),
         cwd=PROJECT_ROOT,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -274,14 +268,12 @@ def test_cli_image_info_answers_in_one_sentence_under_400_mb(
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to measure the high-water mark")
     data_dir = tmp_path / "data"
-    env = cli_environment(data_dir)
-    env["PYTHONPATH"] = _child_env()["PYTHONPATH"]
     done = subprocess.run(
         [sys.executable, "-c", CLI_UNDER_MEASURE, str(bombs[name])],
         capture_output=True,
         text=True,
         timeout=300,
-        env=env,
+        env=cli_environment(data_dir),
         cwd=tmp_path,
     )
     peak_kb = int(done.stdout.rsplit("peak-rss-kb", 1)[1].split()[0])

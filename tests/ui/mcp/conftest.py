@@ -11,10 +11,9 @@ from typing import Any
 import anyio
 import pytest
 
-from agent.settings import OFFLINE_ENVIRONMENT, default_interactions_dir
+from agent.settings import default_interactions_dir
 from knowledge.embedding import Embedder
 from knowledge.knowledge_base import KnowledgeBase
-from tests.conftest import REPO_ROOT
 from tests.corpus import write_corpus
 
 # The tools every MCP client must see.
@@ -46,16 +45,6 @@ def chest_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("images") / "Doe_Jane_1954-03-02.png"
     Image.fromarray(pixels, mode="L").save(path)
     return path
-
-
-def server_environment(data_dir: Path, **env: str) -> dict[str, str]:
-    """What `clinassist mcp` runs with: this checkout's code, the data dir, offline."""
-    return {
-        "PYTHONPATH": str(REPO_ROOT),
-        "CLINASSIST_DATA_DIR": str(data_dir),
-        **OFFLINE_ENVIRONMENT,
-        **env,
-    }
 
 
 def mcp_command(*args: str) -> list[str]:

@@ -19,21 +19,17 @@ from mcp.client.streamable_http import streamable_http_client
 from agent.engine import free_port
 from tests.serving import cli_environment, wait_for
 from tests.ui.cli.console import assert_one_sentence_error
-from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async, server_environment
+from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "s3cret-token-for-the-mcp-tests-0123456789"
 
 
-def environment(data_dir: Path, **env: str) -> dict[str, str]:
-    return cli_environment(data_dir) | server_environment(data_dir, **env)
-
-
 def run_mcp(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         mcp_command(*args),
-        env=environment(data_dir, **env),
+        env=cli_environment(data_dir, **env),
         cwd=data_dir.parent,
         capture_output=True,
         text=True,
@@ -50,7 +46,7 @@ def http_server(data_dir: Path, *args: str, **env: str) -> Iterator[tuple[str, P
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen(
             mcp_command("--http", "--port", str(port), *args),
-            env=environment(data_dir, **env),
+            env=cli_environment(data_dir, **env),
             cwd=data_dir.parent,
             stdout=out,
             stderr=subprocess.STDOUT,

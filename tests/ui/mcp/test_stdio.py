@@ -16,7 +16,8 @@ from mcp.client.stdio import StdioServerParameters
 
 from tests.conftest import SHARED
 from tests.pacs import Orthanc, canaries, plant_study
-from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async, server_environment
+from tests.serving import cli_environment
+from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ CASE = (
 def stdio_server(data_dir: Path) -> StdioServerParameters:
     command, *args = mcp_command()
     return StdioServerParameters(
-        command=command, args=args, env=server_environment(data_dir), cwd=data_dir.parent
+        command=command, args=args, env=cli_environment(data_dir), cwd=data_dir.parent
     )
 
 
@@ -196,7 +197,7 @@ def test_analyze_image_reads_a_pacs_study_de_identified_and_audited_by_hash(
     server = StdioServerParameters(
         command=command,
         args=args,
-        env=server_environment(
+        env=cli_environment(
             mcp_data_dir,
             CLINASSIST_DICOMWEB_URL=orthanc.dicomweb_url,
             CLINASSIST_DICOMWEB_AUTH_FILE=str(orthanc.auth_file),
