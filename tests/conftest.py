@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from agent.settings import apply_offline_environment
 
@@ -35,6 +36,22 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
         pytest.fail("Orthanc is not installed: make test installs orthanc and orthanc-dicomweb.")
     with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, one per test session: Playwright's sync API runs one instance per
+    thread, so every browser test (e2e, reliability) shares this one."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get).")
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

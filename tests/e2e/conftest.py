@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from agent.engine import EngineStatus, RemoteEngine, free_port
 from agent.graph import Agent
@@ -24,7 +24,6 @@ from agent.service import Service
 from agent.settings import Settings
 from knowledge.embedding import Embedder
 from knowledge.knowledge_base import KnowledgeBase
-from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import REPO_ROOT, copy_data_dir
 from tests.netproxy import CuttableProxy
 from ui.cli.common import prepare_imaging_demo
@@ -82,16 +81,6 @@ def served(
         app.close()
         service.close()
         proxy.close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get).")
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def open_app(browser: Browser, served: Served) -> Page:

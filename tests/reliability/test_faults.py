@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from agent.audit import AuditLog
 from agent.graph import Agent
@@ -24,7 +25,7 @@ from agent.model_files import PreparedModel
 from agent.settings import Settings
 from knowledge.knowledge_base import KnowledgeBase
 from tests.agent.test_engine import group_members
-from tests.browser import answer_so_far, ask_in_page, finished_answers, launch_chromium
+from tests.browser import answer_so_far, ask_in_page, finished_answers
 from tests.corpus import write_corpus
 from tests.knowledge.test_chroma_server import start_chroma
 from tests.serving import Served, serve_subprocess
@@ -78,14 +79,12 @@ def audit_rows(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
-    prepared_model: PreparedModel, tmp_path: Path
+    prepared_model: PreparedModel, tmp_path: Path, browser: Browser
 ) -> None:
     """The app's own engine dies (kill -9 of its process group) while it streams an answer,
     killed once a clinician's page shows the answer's first token: that turn ends with one
     `engine` flag and quoted passages, the app restarts the engine on the same address, and
     the next turn in that page is written by the model again."""
-    from playwright.sync_api import sync_playwright
-
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "models").symlink_to(prepared_model.folder.parent)  # prepared once per session
@@ -94,12 +93,12 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
         "CLINASSIST_ANSWER_MODE": "generated",
         "CLINASSIST_LLM_MAX_TOKENS": "200",
     }
-    with serve_subprocess(data_dir, env=env) as served, sync_playwright() as playwright:
+    with serve_subprocess(data_dir, env=env) as served:
         first = engine_state(data_dir)
         wait_until(lambda: healthy(first["url"]), 300, "the engine became ready")
-        browser = launch_chromium(playwright)
+        context = browser.new_context()
         try:
-            page = browser.new_page()
+            page = context.new_page()
             page.goto(served.url)
             ask_in_page(page, QUESTION)
             # Read the stream: kill once the page shows the model's first token.
@@ -126,7 +125,7 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
             wait_until(lambda: finished_answers(page) == 2, 300, "the next answer")
             assert engine_requests(data_dir) > before  # asked of the restarted engine
         finally:
-            browser.close()
+            context.close()
     output = served.stop()
     assert served.process.returncode == 0 and "LLM engine stopped." in output
     assert "Traceback" not in output
