@@ -4,7 +4,7 @@ a real subprocess reached through the MCP SDK's own client."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from agent.settings import default_interactions_dir
 from knowledge.embedding import Embedder
 from knowledge.knowledge_base import KnowledgeBase
+from tests.conftest import copy_data_dir, tree_state
 from tests.corpus import write_corpus
 
 # The tools every MCP client must see.
@@ -21,17 +22,31 @@ REQUIRED_TOOLS = {"search_guidelines", "check_interactions", "analyze_image", "p
 
 
 @pytest.fixture(scope="package")
-def mcp_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A data dir with the small test corpus ingested (no PDF: a few seconds)."""
+def mcp_knowledge(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Path]:
+    """The small test corpus ingested once (no PDF: a few seconds), Chroma closed; only copied
+    (`mcp_data_dir`): the session fails at the end if anything wrote in it."""
     from knowledge.ingest import ingest
 
     if default_interactions_dir() is None:
         pytest.skip("../shared/data/ddi-onc-high-priority is not present")
     root = tmp_path_factory.mktemp("mcp")
     corpus = write_corpus(root / "guides", with_pdf=False)
-    report = ingest(KnowledgeBase(data_dir=root / "data", embedder=embedder), [corpus])
+    kb = KnowledgeBase(data_dir=root / "data", embedder=embedder)
+    try:
+        report = ingest(kb, [corpus])
+    finally:
+        kb.close()
     assert report.files_ingested == 6
-    return root / "data"
+    before = tree_state(root / "data")
+    yield root / "data"
+    assert tree_state(root / "data") == before, "a test wrote in the MCP tests' shared data dir"
+
+
+@pytest.fixture
+def mcp_data_dir(mcp_knowledge: Path, tmp_path: Path) -> Path:
+    """A data dir of this test's own with the small test corpus ingested: its audit trail
+    holds this test's calls only."""
+    return copy_data_dir(mcp_knowledge, tmp_path / "data")
 
 
 @pytest.fixture(scope="package")
