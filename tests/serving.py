@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -162,3 +163,14 @@ def serve_subprocess(
         yield served
     finally:
         served.stop()
+
+
+def audit_rows(data_dir: Path) -> list[dict[str, Any]]:
+    """Every row of a data dir's audit trail, oldest first (the store opened and closed)."""
+    from agent.audit import AuditLog
+
+    log = AuditLog(data_dir / "audit.sqlite")
+    try:
+        return log.rows()
+    finally:
+        log.close()

@@ -19,7 +19,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from agent.audit import AuditLog
 from agent.graph import Agent
 from agent.model_files import PreparedModel
 from agent.settings import Settings
@@ -28,7 +27,7 @@ from tests.agent.test_engine import group_members
 from tests.browser import answer_so_far, ask_in_page, finished_answers
 from tests.corpus import write_corpus
 from tests.knowledge.test_chroma_server import start_chroma
-from tests.serving import Served, serve_subprocess
+from tests.serving import Served, audit_rows, serve_subprocess
 
 pytestmark = pytest.mark.slow
 
@@ -68,14 +67,6 @@ def integrity(path: Path) -> str:
 
 def flags(answer: dict[str, Any]) -> list[str]:
     return [f["kind"] for f in answer["flags"]]
-
-
-def audit_rows(data_dir: Path) -> list[dict[str, Any]]:
-    log = AuditLog(data_dir / "audit.sqlite")
-    try:
-        return log.rows()
-    finally:
-        log.close()
 
 
 def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(

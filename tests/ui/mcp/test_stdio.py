@@ -16,7 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from tests.conftest import SHARED
 from tests.pacs import Orthanc, canaries, plant_study
-from tests.serving import cli_environment
+from tests.serving import audit_rows, cli_environment
 from tests.ui.mcp.conftest import REQUIRED_TOOLS, mcp_command, run_async
 
 pytestmark = pytest.mark.slow
@@ -32,16 +32,6 @@ def stdio_server(data_dir: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=command, args=args, env=cli_environment(data_dir), cwd=data_dir.parent
     )
-
-
-def audit_rows(data_dir: Path) -> list[dict[str, Any]]:
-    from agent.audit import AuditLog
-
-    log = AuditLog(data_dir / "audit.sqlite")
-    try:
-        return log.rows()
-    finally:
-        log.close()
 
 
 def test_tools_are_listed_and_interactions_come_back_with_their_source(
