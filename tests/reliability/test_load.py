@@ -1,7 +1,12 @@
 """Load (issue 7, reliability): 16 concurrent sessions for 3 minutes through the served app's
 API. Every turn succeeds, no session's planted marker shows up in another session's answers or
 stored history, and the app's memory stays bounded once warm. The figures are written to
-test-output/reliability-load.json (README "Validation" quotes them)."""
+test-output/reliability-load.json (README "Validation" quotes them).
+
+Each session's marker is a medication in its case, given with the session's first question and
+kept by the session for the later ones: the interaction check names a medication it does not
+know, so every answer and plan shows its own session's marker (checked: the leak check could
+see a leak), and no answer or plan may show another's."""
 
 from __future__ import annotations
 
@@ -46,8 +51,8 @@ def rss_mb(pid: int) -> float:
 
 def case_for(marker: str) -> str:
     return (
-        f"58-year-old woman with hot flashes after breast cancer treatment. Note {marker}. "
-        "Meds: tamoxifen 20 mg daily. Creatinine 0.9 mg/dL. 64 kg, 160 cm."
+        "58-year-old woman with hot flashes after breast cancer treatment. "
+        f"Meds: tamoxifen 20 mg daily, {marker} 5 mg daily. Creatinine 0.9 mg/dL. 64 kg, 160 cm."
     )
 
 
@@ -65,6 +70,7 @@ def test_sixteen_sessions_for_three_minutes(
     markers = {f"load-{n:02d}": f"MRK{n:02d}{secrets.token_hex(4).upper()}" for n in range(16)}
     turns: dict[str, int] = dict.fromkeys(markers, 0)
     plans: dict[str, int] = dict.fromkeys(markers, 0)
+    echoed: dict[str, int] = dict.fromkeys(markers, 0)  # answers and plans showing their own
     failures: list[str] = []
     leaks: list[str] = []
     latencies: list[float] = []
@@ -87,7 +93,8 @@ def test_sixteen_sessions_for_three_minutes(
                 else:
                     # the marker is a code no guideline uses: it names no topic
                     question = f"{QUESTIONS[turn % len(QUESTIONS)]} ({own}-{turn})"
-                    output = client.predict(question, session_id, case_for(own), api_name="/ask")
+                    case = "" if session_id else case_for(own)  # then the session's own
+                    output = client.predict(question, session_id, case, api_name="/ask")
                     assert output["session_id"] == (session_id or output["session_id"])
                     assert output["citations"]
                     session_ids[name] = session_id = output["session_id"]
@@ -99,6 +106,7 @@ def test_sixteen_sessions_for_three_minutes(
             text = json.dumps(output)
             with lock:
                 latencies.append(time.monotonic() - began)
+                echoed[name] += own in text
                 leaks.extend(f"{name} saw {m}" for m in others if m in text)
                 if turn % 5 == 4:
                     plans[name] += 1
@@ -149,6 +157,9 @@ def test_sixteen_sessions_for_three_minutes(
     print(json.dumps(figures))
 
     assert failures == [], failures[:5]
+    # The premise: every answer and plan shows its own session's case, so it could show another's.
+    shown = {name: (echoed[name], turns[name] + plans[name]) for name in markers}
+    assert all(own == total for own, total in shown.values()), (shown, leaks[:3])
     assert leaks == [], leaks[:5]
     assert all(turns[name] >= 3 and plans[name] >= 1 for name in markers), (turns, plans)
     assert growth < RSS_GROWTH_LIMIT_MB, figures
