@@ -33,19 +33,19 @@ CXR_PNG = SHARED / "images" / "cxr-sample-fullres" / "nih_00000001_000_512px.png
 
 @pytest.fixture
 def agent(grounding_data_dir: Path, embedder: Embedder, tmp_path: Path) -> Iterator[Agent]:
-    # the knowledge base is shared; sessions and the audit trail are this test's own
-    data_dir = tmp_path / "data"
-    kb_dir = grounding_data_dir
-    settings = Settings(data_dir=data_dir, corpus_dirs=[], answer_mode="extractive")
-    kb = KnowledgeBase(data_dir=kb_dir, embedder=embedder)
-    built = Agent(settings, kb, None)
+    # the knowledge base, sessions and audit trail are this test's own
+    settings = Settings(data_dir=grounding_data_dir, corpus_dirs=[], answer_mode="extractive")
+    built = Agent(settings, KnowledgeBase(data_dir=grounding_data_dir, embedder=embedder), None)
     yield built
     built.close()
+    built.kb.close()
 
 
 @pytest.fixture
-def kb(grounding_data_dir: Path, embedder: Embedder) -> KnowledgeBase:
-    return KnowledgeBase(data_dir=grounding_data_dir, embedder=embedder)
+def kb(grounding_data_dir: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
+    opened = KnowledgeBase(data_dir=grounding_data_dir, embedder=embedder)
+    yield opened
+    opened.close()
 
 
 def ask(agent: Agent, question: str, **kwargs: object) -> TurnResult:
@@ -225,12 +225,17 @@ def test_a_plan_without_the_model_names_the_problem_it_does_not_cover(agent: Age
 def test_a_strength_of_evidence_is_shown_only_where_the_source_states_it(agent: Agent) -> None:
     from agent.planning import NOT_STATED, found_strength, stated_strength
 
-    passage = agent.kb.search("venlafaxine hot flashes", k=1)[0]
-    stated = stated_strength(" ".join(passage.body.split()))
+    hits = agent.kb.search("venlafaxine hot flashes level of evidence", k=10)
+    strengths = [(p, stated_strength(" ".join(p.body.split()))) for p in hits]
+    stating = [(p, s) for p, s in strengths if s != NOT_STATED]
+    silent = [p for p, s in strengths if s == NOT_STATED]
+    # the premise: the hot flashes summary states levels of evidence in some passages only
+    assert stating and silent
+    passage, stated = stating[0]
+    assert found_strength(stated, [passage]) == stated
+    assert found_strength(stated, silent) == NOT_STATED  # a passage that does not state it
     assert found_strength("Level of evidence: Z9", [passage]) == NOT_STATED  # not in the text
     assert found_strength("strong, trust me", [passage]) == NOT_STATED  # not a strength
-    if stated != NOT_STATED:
-        assert found_strength(stated, [passage]) == stated
 
 
 def test_judging_nothing_is_not_covered(kb: KnowledgeBase) -> None:
