@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTICE_START = "clinassist supports, and does not replace"  # ends every final answer
@@ -29,21 +29,30 @@ def launch_chromium(playwright: Playwright) -> Browser:
     )
 
 
-def ask_in_page(page: Page, question: str) -> None:
-    """Type a question into the chat box and press Enter, as a clinician does."""
-    box = page.locator("#chat-input textarea")
-    box.fill(question)
-    box.press("Enter")
+def bot_messages(page: Page) -> Locator:
+    """The chat's bot messages: tool steps and answers."""
+    return page.locator(BOT_MESSAGES)
+
+
+def ask_in_page(page: Page, question: str, files: tuple[Path, ...] = ()) -> None:
+    """Attach `files` (once the upload is taken), type a question into the chat box and press
+    Enter, as a clinician does."""
+    box = page.locator("#chat-input")
+    if files:
+        box.locator("input[type='file']").set_input_files([str(f) for f in files])
+        box.locator("[data-testid='submit-button']:not([disabled])").wait_for()
+    box.locator("textarea").fill(question)
+    box.locator("textarea").press("Enter")
 
 
 def answer_so_far(page: Page) -> str:
     """The answer as the page shows it while it streams: the last bot message once it holds
     answer text; "" while the page shows only the question and tool steps (titled "🛠️ name")."""
-    bots = page.locator(BOT_MESSAGES)
+    bots = bot_messages(page)
     text = bots.last.inner_text().strip() if bots.count() else ""
     return "" if text.startswith("🛠") else text
 
 
-def finished_answers(page: Page) -> int:
-    """Answers the page shows as final (with the notice)."""
-    return page.locator(BOT_MESSAGES).filter(has_text=NOTICE_START).count()
+def finished_answers(page: Page) -> Locator:
+    """The answers the page shows as final (with the notice)."""
+    return bot_messages(page).filter(has_text=NOTICE_START)

@@ -142,10 +142,14 @@ GROUNDING_NGC = ("ngc-10629", "ngc-10511", "ngc-10531")
 
 
 @pytest.fixture(scope="session")
-def grounding_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+def grounding_knowledge(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[Path]:
     """Real guidelines from both shipped corpora, few enough to ingest in seconds, for what
     the knowledge base covers and what it does not: two PDQ summaries (hot flashes, lung
-    cancer screening) and three NGC summaries (COPD, obesity, sickle cell disease)."""
+    cancer screening) and three NGC summaries (COPD, obesity, sickle cell disease). Ingested
+    once per session, Chroma closed, and only copied (`grounding_data_dir`): the session
+    fails at the end if anything wrote in it."""
     import json
 
     from knowledge.ingest import ingest
@@ -168,9 +172,22 @@ def grounding_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embed
     assert len(records) == len(GROUNDING_NGC)
     (ngc / "summaries.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
     data_dir = root / "data"
-    report = ingest(KnowledgeBase(data_dir=data_dir, embedder=embedder), [pdq, ngc])
+    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
+    try:
+        report = ingest(kb, [pdq, ngc])
+    finally:
+        kb.close()
     assert report.files_ingested == 3
-    return data_dir
+    before = tree_state(data_dir)
+    yield data_dir
+    assert tree_state(data_dir) == before, "a test wrote in the shared grounding knowledge base"
+
+
+@pytest.fixture
+def grounding_data_dir(grounding_knowledge: Path, tmp_path: Path) -> Path:
+    """A data dir of this test's own holding the grounding guidelines (a copy of
+    `grounding_knowledge`)."""
+    return copy_data_dir(grounding_knowledge, tmp_path / "grounding-data")
 
 
 @pytest.fixture

@@ -29,8 +29,6 @@ from tests.netproxy import CuttableProxy
 from ui.cli.common import prepare_imaging_demo
 from ui.web import build_app, launch, status_reporter
 
-NOTICE_START = "clinassist supports, and does not replace"
-
 
 @dataclass
 class Served:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Browser, Page
 
+from tests.browser import NOTICE_START, ask_in_page, bot_messages, finished_answers
 from tests.conftest import SHARED
-from tests.e2e.conftest import NOTICE_START, Served, open_app, wait_until
+from tests.e2e.conftest import Served, open_app, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -29,27 +30,10 @@ CANARIES = {
 }
 
 
-def bot_messages(page: Page) -> Locator:
-    return page.locator("#chat [data-testid='bot']")
-
-
-def finished_answers(page: Page) -> Locator:
-    return bot_messages(page).filter(has_text=NOTICE_START)
-
-
-def submit(page: Page, question: str, files: tuple[Path, ...] = ()) -> None:
-    box = page.locator("#chat-input")
-    if files:
-        box.locator("input[type='file']").set_input_files([str(f) for f in files])
-        box.locator("[data-testid='submit-button']:not([disabled])").wait_for()
-    box.locator("textarea").fill(question)
-    box.locator("textarea").press("Enter")
-
-
 def answer_and_watch(page: Page, question: str, **kwargs: tuple[Path, ...]) -> list[str]:
     """Ask, then record each distinct text the answer message shows until the final one."""
     done_before = finished_answers(page).count()
-    submit(page, question, **kwargs)
+    ask_in_page(page, question, **kwargs)
     seen: list[str] = []
 
     def finished() -> bool:
@@ -257,8 +241,8 @@ def test_two_clinicians_at_once_are_queued_and_never_see_each_other(
         # Playwright's sync pages belong to this thread: submit both, then wait for both,
         # so that the two turns are in flight on the server at once.
         done = (finished_answers(first).count(), finished_answers(second).count())
-        submit(first, questions["KESTREL"], files=(xray,))
-        submit(second, questions["HERON"])
+        ask_in_page(first, questions["KESTREL"], files=(xray,))
+        ask_in_page(second, questions["HERON"])
         wait_until(
             lambda: (
                 finished_answers(first).count() > done[0]
@@ -296,7 +280,7 @@ def test_engine_lost_mid_answer_is_one_sentence_and_the_next_question_works(
     page: Page, served: Served
 ) -> None:
     before = finished_answers(page).count()
-    submit(page, "Which drugs reduce hot flashes in women with breast cancer?")
+    ask_in_page(page, "Which drugs reduce hot flashes in women with breast cancer?")
     answer = bot_messages(page).filter(has_not_text="attached image")
     wait_until(
         lambda: bot_messages(page).count() > 0 and len(answer.last.inner_text()) > 20,

@@ -17,7 +17,8 @@ from playwright.sync_api import Browser, Page
 
 from agent.engine import free_port
 from knowledge.embedding import Embedder
-from tests.e2e.conftest import NOTICE_START, screenshot_dir, wait_until
+from tests.browser import ask_in_page, finished_answers
+from tests.e2e.conftest import screenshot_dir, wait_until
 from tests.hostile_corpus import BAIT, OVERLAY, hostile_service
 from ui.web import build_app, launch, status_reporter
 
@@ -107,10 +108,8 @@ def test_a_hostile_corpus_shows_as_text_in_answers_lookup_and_plans(
         page.goto(hostile_app)
         page.locator("#status-banner").get_by_text("No LLM engine").wait_for(timeout=30_000)
 
-        box = page.locator("#chat-input textarea")
-        box.fill("What is the warfarin maintenance dose and how often is the INR checked?")
-        box.press("Enter")
-        answers = page.locator("#chat [data-testid='bot']").filter(has_text=NOTICE_START)
+        ask_in_page(page, "What is the warfarin maintenance dose and how often is the INR checked?")
+        answers = finished_answers(page)
         answers.first.wait_for(timeout=120_000)
         page.locator("#sources details.citation").first.wait_for(timeout=30_000)
         assert "warfarin" in answers.first.inner_text().lower()

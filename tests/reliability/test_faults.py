@@ -94,10 +94,12 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
             ask_in_page(page, QUESTION)
             # Read the stream: kill once the page shows the model's first token.
             wait_until(lambda: bool(answer_so_far(page)), 240, "the answer's first token")
-            assert finished_answers(page) == 0, "answered before the engine could be killed"
+            assert finished_answers(page).count() == 0, "answered before the engine could be killed"
             os.killpg(first["pid"], signal.SIGKILL)
             killed = time.monotonic()
-            wait_until(lambda: finished_answers(page) == 1, 300, "the answer from the passages")
+            wait_until(
+                lambda: finished_answers(page).count() == 1, 300, "the answer from the passages"
+            )
             answered_s = time.monotonic() - killed
 
             wait_until(
@@ -113,7 +115,7 @@ def test_engine_killed_mid_answer_is_restarted_and_the_next_turn_works(
             )
             before = engine_requests(data_dir)
             ask_in_page(page, QUESTION)  # the same page: the same session
-            wait_until(lambda: finished_answers(page) == 2, 300, "the next answer")
+            wait_until(lambda: finished_answers(page).count() == 2, 300, "the next answer")
             assert engine_requests(data_dir) > before  # asked of the restarted engine
         finally:
             context.close()
