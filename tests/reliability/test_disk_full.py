@@ -160,6 +160,8 @@ def test_disk_full_under_the_served_app(
         assert served.process.poll() is None
     output = served.output()
     assert "Traceback" not in output
+    # the premise of the check below: the refused upload left its part behind
+    assert [p for p in (data_dir / "uploads").iterdir() if p.is_file()]
     with serve_subprocess(data_dir, "--no-engine", env=env):
         assert not [p for p in (data_dir / "uploads").rglob("*") if p.is_file()]
 

@@ -86,7 +86,9 @@ def test_uploads_are_stored_under_random_names(app: App) -> None:
     stored = upload(app.url, "DOE_JOHN_MRN12345.png", b"\x89PNG not really")
     assert "DOE" not in stored.name and "12345" not in stored.name and stored.suffix == ".png"
     assert stored.read_bytes() == b"\x89PNG not really"
-    on_disk = [p.name for p in (app.data_dir / "uploads").rglob("*")]
+    uploads = (app.data_dir / "uploads").resolve()
+    assert stored.resolve().is_relative_to(uploads)  # the premise: the folder scanned is theirs
+    on_disk = [p.name for p in uploads.rglob("*")]
     assert not [found for found in on_disk if "DOE" in found or "12345" in found]
     served = httpx.get(f"{app.url}/gradio_api/file={stored}", timeout=10)
     assert served.status_code == 200

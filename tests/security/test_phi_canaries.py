@@ -165,6 +165,8 @@ def test_phi_canaries_reach_no_file_no_prompt_no_log_and_no_message(
     final = events[-1]
     assert isinstance(final, FinalEvent) and isinstance(follow_up[-1], FinalEvent)
     assert prompts, "no request reached the model: the test would prove nothing"
+    # the planted DICOM was read and analysed (its canaries had a way in), the broken one not
+    assert any(call["name"] == "analyze_image" for call in final.result.as_json()["tool_calls"])
     assert any(
         isinstance(e, FlagEvent) and "Attachment 2 was not used" in e.flag.message for e in events
     )
@@ -272,6 +274,7 @@ def test_names_in_a_case_lists_reach_no_audit_row(
     exported = run("audit", "export", data_dir=data_dir)
     assert exported.returncode == 0, exported.stderr
     stored = {p.name: p.read_bytes().lower() for p in data_dir.glob("audit.sqlite*")}
+    assert "audit.sqlite" in stored  # the premise: the scan reads the audit database's files
     for canary in LIST_CANARIES:
         assert canary.lower() not in exported.stdout.lower(), f"{canary} in audit export"
         leaked = [name for name, data in stored.items() if canary.lower().encode() in data]

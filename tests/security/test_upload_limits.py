@@ -58,10 +58,13 @@ def test_an_upload_over_the_limit_is_refused_with_the_limit_said(
         refused = post_upload(small.url, "scan.dcm", b"D" * 1025)
         assert refused.status_code == 413
         assert refused.text == "File size exceeded maximum allowed size of 1024 bytes."
-        kept = [p for p in (small.data_dir / "uploads").rglob("*") if p.is_file()]
+        uploads = (small.data_dir / "uploads").resolve()
+        kept = [p for p in uploads.rglob("*") if p.is_file()]
         assert not [p for p in kept if p.read_bytes().startswith(b"D" * 1024)]
         at_limit = upload(small.url, "scan.dcm", b"A" * 1024)
         assert at_limit.read_bytes() == b"A" * 1024
+        # the premise of the scan above: an upload this app takes is stored in that folder
+        assert at_limit.resolve().is_relative_to(uploads)
 
 
 def sweep_schedule(blocks: gr.Blocks) -> tuple[int, int]:

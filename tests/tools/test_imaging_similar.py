@@ -375,6 +375,9 @@ def test_analyze_image_tool_output_and_logs_carry_no_identity(
         missing.content
     )
 
+    # the premise of the log check: the imaging layer's records reach the scan, DEBUG included
+    logging.getLogger("tools.imaging.analysis").debug("control %s", "LOGCONTROLIMAGING")
+    assert "LOGCONTROLIMAGING" in caplog.text, "the scan does not see the imaging layer's log"
     visible = str(message.content) + json.dumps(found) + caplog.text
     for canary in all_canaries():
         assert canary.lower() not in visible.lower(), canary

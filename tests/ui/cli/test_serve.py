@@ -42,7 +42,7 @@ def test_serve_ingests_then_serves_the_app_on_loopback(tmp_path: Path) -> None:
         assert part["searched"] == (
             "Which drugs reduce hot flashes? And what about their side effects?"
         )
-        assert {c["title"] for c in follow["citations"]} <= {
+        assert follow["citations"] and {c["title"] for c in follow["citations"]} <= {
             c["title"] for c in answer["citations"]
         }
         with pytest.raises(Exception, match="Type a question"):  # one sentence, no traceback
