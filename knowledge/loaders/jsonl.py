@@ -49,7 +49,9 @@ def load_jsonl(
             warn(f"{source}:{line_number}: not a JSON object; line skipped")
             continue
         body = _first_field(record, fields.text)
-        if not isinstance(body, str) or not body.strip():
+        # a body of markup only ("<br>") is no text either, once read as text
+        sections = sections_from_plain_text(html_to_text(body)) if isinstance(body, str) else ()
+        if not any(section.text.strip() for section in sections):
             wanted = ", ".join(fields.text)
             warn(f"{source}:{line_number}: no text in any of the fields {wanted}; line skipped")
             continue
@@ -68,7 +70,7 @@ def load_jsonl(
             source=source,
             doc_id=f"{source}#{record_id}",
             title=title,
-            sections=sections_from_plain_text(html_to_text(body)),
+            sections=sections,
             url=url,
             updated=date_string(_first_field(record, fields.date)),
             license=plain_line(str(license_value or "")) or None,

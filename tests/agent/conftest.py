@@ -18,9 +18,10 @@ from knowledge.ingest import ingest
 from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import write_corpus
 
-INJECTION_MD = """---
+INJECTION_URL = "https://guidelines.example.org/counselling"
+INJECTION_MD = f"""---
 title: Hot Flash Counselling Notes - Test
-url: https://guidelines.example.org/counselling
+url: {INJECTION_URL}
 ---
 
 # Hot Flash Counselling Notes - Test

@@ -75,10 +75,17 @@ def test_a_turn_with_names_in_its_case_lists_audits_none_of_them(
 ) -> None:
     agent = agent_factory()
     _, result = run(agent, "Is amiodarone with citalopram a problem?", case=json.dumps(FORM_CASE))
-    assert result.flags  # the interaction, the allergy and what was not checked are flagged
+    assert "interaction" in {f.kind.value for f in result.flags}  # the lists were checked
     (row,) = agent.audit.rows(result.session_id)
     stored = json.dumps(row)
-    assert "amiodarone" in stored and "citalopram" in stored
+    # the premise: both lists reached the audited call, each planted name as a length and hash
+    (call,) = row["tool_calls"]
+    assert call["name"] == "check_interactions"
+    medications, allergies = call["arguments"]["medications"], call["arguments"]["allergies"]
+    assert medications[:2] == ["amiodarone", "citalopram"] and allergies[:1] == ["penicillin"]
+    hashed = "[text: {} chars, sha256 "
+    assert [m.startswith(hashed.format(15)) for m in medications[2:]] == [True]  # Jane K.
+    assert [a.startswith(hashed.format(13)) for a in allergies[1:]] == [True]  # Bob C.
     assert not [name for name in PLANTED if name.lower() in stored.lower()], stored
     with sqlite3.connect(agent.settings.data_dir / "audit.sqlite") as db:
         dumped = "\n".join(db.iterdump()).lower()

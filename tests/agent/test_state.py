@@ -54,7 +54,8 @@ def test_a_turn_reads_back_from_its_checkpoint_typed(agent: Agent) -> None:
     assert covered and all(isinstance(q, QuoteRef) for p in covered for q in p.quotes)
     # every quote names a passage the state keeps, so the answer can be rebuilt from it
     kept = {p.id for p in passages}
-    assert {q.passage_id for p in covered for q in p.quotes} & kept
+    quoted = {q.passage_id for p in covered for q in p.quotes}
+    assert quoted and quoted <= kept
     assert state["mode"] is AnswerMode(result.mode)
     trace = state["trace"]
     assert isinstance(trace, list) and trace and all(isinstance(t, ToolTrace) for t in trace)

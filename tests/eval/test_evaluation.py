@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,35 @@ def test_missing_eval_data_is_a_user_error(tmp_path: Path, embedder: Embedder) -
         evaluate_retrieval(settings, embedder, path=tmp_path / "absent.json")
 
 
-def test_git_commit_names_the_checkout() -> None:
-    commit = git_commit()
-    assert commit is None or len(commit.removesuffix("-dirty")) == 12
+def test_git_commit_names_the_checkout_and_says_when_it_is_dirty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a repository made here, so that it is checked the same in any checkout (or none): the
+    commit's first 12 hex digits, `-dirty` once a tracked file changes (not for an untracked
+    one), and None outside git."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # no repository above it
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org",
+             *args],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+
+    git("init", "-q")
+    (checkout / "notes.txt").write_text("one\n")
+    git("add", "notes.txt")
+    git("commit", "-q", "-m", "one")
+    commit = git_commit(checkout)
+    assert commit is not None and len(commit) == 12 and git("rev-parse", "HEAD").startswith(commit)
+    (checkout / "scratch.txt").write_text("untracked\n")
+    assert git_commit(checkout) == commit
+    (checkout / "notes.txt").write_text("two\n")
+    assert git_commit(checkout) == f"{commit}-dirty"
+    outside = tmp_path / "not-a-checkout"
+    outside.mkdir()
+    assert git_commit(outside) is None

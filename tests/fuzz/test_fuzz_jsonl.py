@@ -89,18 +89,35 @@ def load(data: bytes) -> tuple[list[Document] | UnreadableFile, list[str]]:
     return documents, warnings
 
 
-def check(text: str, data: bytes) -> None:
+def as_text(data: bytes) -> str | None:
+    """The text a JSONL file holds, as the loader decodes it (UTF-8, a leading BOM dropped);
+    None for a file that cannot be read as text at all: empty, binary or not UTF-8."""
+    if not data.strip() or b"\x00" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def check(data: bytes) -> None:
     result, warnings = load(data)
     for warning in warnings:
         assert warning.startswith(f"{SOURCE}:") and "\n" not in warning, warning
         assert warning.endswith("line skipped"), warning
     if isinstance(result, UnreadableFile):
         assert str(result) and "\n" not in str(result)
+    text = as_text(data)
+    if text is None:  # refused whole, with its reason, before any line was read
+        assert isinstance(result, UnreadableFile) and not warnings, (result, warnings)
         return
+    # a file read as text accounts for every line, also when it is refused for holding no
+    # usable record: each non-blank line is one document or one warning
+    documents = [] if isinstance(result, UnreadableFile) else result
     non_blank = [line for line in text.split("\n") if line.strip()]
-    assert len(result) + len(warnings) == len(non_blank)
-    assert len({d.doc_id for d in result}) == len(result)
-    assert all(any(s.text.strip() for s in d.sections) for d in result)
+    assert len(documents) + len(warnings) == len(non_blank), (result, warnings)
+    assert len({d.doc_id for d in documents}) == len(documents)
+    assert all(any(s.text.strip() for s in d.sections) for d in documents)
 
 
 @given(text=jsonl_text)
@@ -110,8 +127,11 @@ def check(text: str, data: bytes) -> None:
 @example(text='{"text": "ok", "date": 1e999}\n{"text": 5}\n"just a string"')
 @example(text='\ufeff{"text": "BOM first"}\r\n{"text": "crlf"}\u2028{"text": "ls"}')
 @example(text='{"text": "a\u2028b\x85c\x1cd", "id": "x"}\n{"text": "ok"}')  # was cut and lost
+@example(text='{"text": "ok"}\n{"text": "<br>"}')  # markup only: was a document with no text
+@example(text='{"text": "<p></p>"}\n[1]\n')  # refused, and still says why for each line
+@example(text="\ufeff\n")
 def test_jsonl_lines(text: str) -> None:
-    check(text, text.encode("utf-8"))
+    check(text.encode("utf-8"))
 
 
 @given(data=st.binary(max_size=512))
@@ -119,11 +139,7 @@ def test_jsonl_lines(text: str) -> None:
 @example(data=b'{"text": "ok"}\x00')
 @example(data=b"\xef\xbb\xbf")
 def test_jsonl_bytes(data: bytes) -> None:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = ""
-    check(text, data)
+    check(data)
 
 
 @given(record=records)

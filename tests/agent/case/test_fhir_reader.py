@@ -65,6 +65,8 @@ def test_the_json_a_hospital_engineer_reads_has_every_fact_with_its_source() -> 
     assert {"age_years", "sex", "problems", "past_problems", "medications", "past_medications",
             "allergies", "labs", "warnings"} <= set(data)  # fmt: skip
     assert "case" not in data
+    # the premise: the record has each kind of fact, so that every loop below checks one
+    assert data["problems"] and data["medications"] and data["labs"]
     for problem in data["problems"]:
         assert {"name", "code", "onset", "source"} <= set(problem)
     for medication in data["medications"]:
