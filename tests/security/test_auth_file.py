@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 USERS = {"nurse": "correct-horse-1", "doctor": "battery: staple 2"}  # a colon in a password
 AUTH_FILE = """# clinassist sign-in: one USER:PASSWORD a line
+    # ward 4: night nurses
 nurse:correct-horse-1
 
 doctor:battery: staple 2
@@ -46,13 +47,16 @@ def test_serve_with_an_auth_file_signs_in_its_users_only(tmp_path: Path) -> None
                 signed_in = client.post("/login", data={"username": user, "password": password})
                 assert signed_in.status_code == 200, user
                 assert client.get("/config").status_code == 200, user
-        # the comment line is not a user
-        comment = httpx.post(
-            f"{url}/login",
-            data={"username": "# clinassist sign-in", "password": " one USER:PASSWORD a line"},
-            timeout=10,
-        )
-        assert comment.status_code == 400
+        # no comment line is a user, indented or not
+        for user, password in (
+            ("# clinassist sign-in", " one USER:PASSWORD a line"),
+            ("# ward 4", " night nurses"),
+            ("# ward 4", "night nurses"),
+        ):
+            comment = httpx.post(
+                f"{url}/login", data={"username": user, "password": password}, timeout=10
+            )
+            assert comment.status_code == 400, user
     assert "Traceback" not in served.output()
 
 
@@ -64,7 +68,7 @@ def test_serve_with_an_auth_file_signs_in_its_users_only(tmp_path: Path) -> None
         (b"nurse correct-horse-1\n", "credentials are USER:PASSWORD"),  # no colon
         (b"nurse:short\n", "password of 8 or more characters"),
         (b":correct-horse-1\n", "credentials are USER:PASSWORD"),  # no user
-        (b"# nobody yet\n\n", "holds no USER:PASSWORD line"),  # names no one
+        (b"# nobody yet\n\n  # indented\n", "holds no USER:PASSWORD line"),  # names no one
     ],
     ids=["missing", "not-utf8", "no-colon", "short-password", "no-user", "no-user-line"],
 )
