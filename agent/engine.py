@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -30,6 +31,8 @@ from agent.settings import api_root
 
 if TYPE_CHECKING:
     from agent.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HERMES_CHATML_TEMPLATE = TEMPLATES / "hermes_chatml.jinja"
@@ -54,6 +57,7 @@ class EngineStatus:
     pid: int | None = None
     log: str | None = None
     managed: bool = True
+    detail: str | None = None  # why it is down, when the reason is known (the restart limit)
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -218,6 +222,7 @@ class LocalEngine:
         self._supervisor: threading.Thread | None = None
         self._stopping = threading.Event()
         self.restarts = 0
+        self.gave_up: str | None = None  # set once the supervisor stops restarting it
 
     # ------------------------------------------------------------------ state file
 
@@ -247,7 +252,11 @@ class LocalEngine:
         state = self._read_state()
         if state is None or not _pid_alive(int(str(state["pid"]))):
             return EngineStatus(
-                None, self.config.served_name, EngineState.STOPPED, log=str(self.log_file)
+                None,
+                self.config.served_name,
+                EngineState.STOPPED,
+                log=str(self.log_file),
+                detail=self.gave_up,
             )
         url = str(state["url"])
         ready = _health(url)
@@ -270,6 +279,7 @@ class LocalEngine:
             raise EngineError(
                 f"No prepared model at {self.config.model_path}: run clinassist models prepare."
             )
+        self.gave_up = None
         self._spawn()
         return self.wait_ready(progress=progress) if wait else self.status()
 
@@ -372,6 +382,7 @@ class LocalEngine:
                     port = int(str(state["port"]))
                 if self.status().state is EngineState.STOPPED and not self._stopping.is_set():
                     if self.restarts >= max_restarts:
+                        self._give_up(max_restarts)
                         return
                     self._reap()
                     with self.log_file.open("ab") as log:
@@ -386,6 +397,19 @@ class LocalEngine:
 
         self._supervisor = threading.Thread(target=watch, name="engine-supervisor", daemon=True)
         self._supervisor.start()
+
+    def _give_up(self, max_restarts: int) -> None:
+        """Say, in the status, the engine's log and this process's log, that the engine died
+        again after its last allowed restart and is left down."""
+        self.gave_up = (
+            f"it died {max_restarts + 1} times and is not restarted again; its log is "
+            f"{self.log_file}"
+        )
+        with self.log_file.open("ab") as log:
+            log.write(
+                f"\n==== engine died; {max_restarts} restarts used, not restarted ====\n".encode()
+            )
+        logger.error("The LLM engine %s.", self.gave_up)
 
 
 class RemoteEngine:

@@ -171,12 +171,15 @@ STAND_IN_ENGINE = "print('stand-in engine: exits at once'); raise SystemExit(1)"
 
 
 def test_serve_restarts_a_dying_engine_at_most_3_times_with_a_stand_in_engine_that_exits(
-    prepared_model: PreparedModel, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+    prepared_model: PreparedModel,
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """`clinassist serve`'s engine start (`_start_engine`) on the prepared model, its command
     replaced by a stand-in that exits at once (vLLM takes ~12 s of CPU to die each time): the
-    supervisor restarts it 3 times on the same port, then gives up; the status banner reports
-    the engine down and a client of it gets the engine-down error."""
+    supervisor restarts it 3 times on the same port, then gives up and says so (banner, engine
+    log, app log at ERROR); a client of it gets the engine-down error."""
     from agent.service import KnowledgeBaseStats, Service
     from agent.settings import Settings
     from ui.cli.serve import _start_engine
@@ -201,11 +204,19 @@ def test_serve_restarts_a_dying_engine_at_most_3_times_with_a_stand_in_engine_th
         log = local.log_file.read_text(encoding="utf-8")
         assert log.count("==== engine start") == log.count("stand-in engine: exits at once") == 4
         assert [f"restart {n} of 3 on port {first['port']}" in log for n in (1, 2, 3)] == [True] * 3
-        assert "restart 4" not in log
+        assert "restart 4" not in log and "3 restarts used, not restarted" in log
 
+        # the engineer is told it was given up on, not shown a deliberate stop
         stats = KnowledgeBaseStats(0, "store", "collection", "embedder", "absent")
         banner = status_reporter(local, stats, no_engine="no LLM engine")()
-        assert not banner.ready and banner.engine == "LLM engine stopped"
+        assert not banner.ready
+        assert banner.engine == (
+            f"LLM engine stopped: it died 4 times and is not restarted again; its log is "
+            f"{local.log_file}"
+        )
+        assert [r.levelname for r in caplog.records if "not restarted" in r.getMessage()] == [
+            "ERROR"
+        ]
         seen = EngineStatus(first["url"], first["model"], EngineState.STARTING)
         with pytest.raises(EngineDown):  # not "still starting": it is down for good
             clinassist.client_of(local, seen).complete([Message("user", "hello")])

@@ -48,8 +48,9 @@ def status_reporter(
         if current is None:
             return AppStatus(no_engine, None, False, knowledge, app_version(), licences)
         where = f" at {current.url}" if current.url else ""
+        why = f": {current.detail}" if current.detail else ""
         return AppStatus(
-            engine=f"LLM engine {current.state.value}{where}",
+            engine=f"LLM engine {current.state.value}{where}{why}",
             model=current.model,
             ready=current.state is EngineState.READY,
             knowledge=knowledge,
