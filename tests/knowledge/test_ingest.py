@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.embedding import default_embedder_path
+from knowledge.embedding import Embedder, default_embedder_path
+from knowledge.errors import KnowledgeError
 from knowledge.ingest import IngestOptions, discover, ingest
 from knowledge.knowledge_base import KnowledgeBase
 from tests.corpus import ASPIRIN_MD, write_bad_files, write_corpus
@@ -221,3 +222,59 @@ def test_a_collection_refuses_another_embedder_and_keeps_what_it_holds(
     assert again.store.count() == len(ids) and again.store.version == version
     assert again.search("hot flashes")
     assert ingest(again, [corpus]).chunks_added == 0
+
+
+def test_a_collection_refuses_other_weights_under_the_same_embedder_name(
+    make_kb: KbFactory, embedder: Embedder, tmp_path: Path
+) -> None:
+    """A folder named like the packaged model but holding other weights (a retrained copy)
+    writes other vectors: the collection refuses it in one sentence, and keeps its chunks."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    corpus = write_corpus(tmp_path / "guides")
+    data_dir = tmp_path / "data"
+    kb = make_kb(data_dir)
+    ingest(kb, [corpus])
+    count, version = kb.store.count(), kb.store.version
+    kb.close()
+    retrained = tmp_path / "retrained" / "all-MiniLM-L6-v2"
+    shutil.copytree(default_embedder_path(), retrained)
+    weights = retrained / "model.safetensors"
+    tensors = load_file(weights)
+    noise = np.random.default_rng(7)
+    save_file({k: v + noise.normal(0, 0.02, v.shape).astype(v.dtype) for k, v in tensors.items()},
+              str(weights))  # fmt: skip
+    other = Embedder(retrained)
+    assert other.name == embedder.name  # the premise: the name alone cannot tell them apart
+    text = ["hot flashes in women with breast cancer"]
+    assert float(np.dot(other.embed(text)[0], embedder.embed(text)[0])) < 0.99  # other vectors
+
+    with pytest.raises(KnowledgeError, match="built with the embedder all-MiniLM-L6-v2 as it was"):
+        KnowledgeBase(data_dir=data_dir, embedder=other)
+    again = make_kb(data_dir)  # the original embedder still opens it, and nothing changed
+    assert again.store.count() == count and again.store.version == version
+    assert again.search("hot flashes")
+
+
+def test_a_collection_built_before_fingerprints_opens_and_takes_one_on_its_next_change(
+    tmp_path: Path,
+) -> None:
+    from knowledge.store import EMBEDDER_FINGERPRINT_KEY, ChunkStore
+
+    def store(fingerprint: str) -> ChunkStore:
+        return ChunkStore(
+            data_dir=tmp_path,
+            collection="guides",
+            embedder_name="e",
+            embedder_fingerprint=fingerprint,
+        )
+
+    old = store("")  # as an earlier release wrote it
+    old.bump_version()
+    assert EMBEDDER_FINGERPRINT_KEY not in old._collection.metadata
+    old.close()
+    upgraded = store("f1")
+    upgraded.bump_version()
+    upgraded.close()
+    assert store("f1")._collection.metadata[EMBEDDER_FINGERPRINT_KEY] == "f1"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import re
 import uuid
 from collections import Counter
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.chroma import connect_chroma, guarded_call
+from knowledge.digest import sha256_file
 from knowledge.errors import KnowledgeError
 from knowledge.loaders import read_corpus_descriptor
 from knowledge.provenance import SOURCE_FILE, parse_source_text
@@ -71,11 +71,7 @@ class ImageIndexReport:
 
 
 def file_id(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:32]
+    return sha256_file(path)[:32]
 
 
 def image_files(directory: Path) -> list[Path]:
