@@ -206,6 +206,14 @@ class Settings(BaseSettings):
             "folder's labels.csv (default: the ../shared/images sets present; empty: none)."
         ),
     )
+    image_path_dirs: Annotated[list[Path] | None, NoDecode] = Field(
+        default=None,
+        description=(
+            "Folders whose images the analyze_image tool may open by path for a caller outside "
+            "the app (MCP): a path elsewhere, or a link leading elsewhere, is refused "
+            "(default: the image_sample_dirs; empty: none, only PACS studies)."
+        ),
+    )
     demo_probe_dir: Path | None = Field(
         default_factory=default_demo_probe_dir,
         description=(
@@ -330,6 +338,7 @@ class Settings(BaseSettings):
         "corpus_dirs",
         "interactions_dirs",
         "image_sample_dirs",
+        "image_path_dirs",
         "drop_sections",
         "jsonl_text_fields",
         "jsonl_title_fields",

@@ -331,9 +331,21 @@ class StandaloneTools:
         return ToolOutcome(name, True, result, flags, passages=passages)
 
     def image_study(self, args: AnalyzeImageFileArgs) -> ImageStudy:
-        """The file a call names, decoded and de-identified with this installation's seed."""
+        """The file a call names, decoded and de-identified with this installation's seed;
+        only under the folders the settings open to callers (`image_path_dirs`), where the
+        file really lies (links followed)."""
         assert args.path is not None
-        return self.service.images.read_image(Path(args.path))
+        settings = self.service.settings
+        allowed = settings.image_path_dirs
+        if allowed is None:
+            allowed = settings.image_sample_dirs
+        target = Path(args.path).resolve()
+        if not any(target.is_relative_to(folder.resolve()) for folder in allowed):
+            raise ToolRefused(
+                "This server opens images only in the folders its image_path_dirs setting "
+                "names, and this path is not in one of them."
+            )
+        return self.service.images.read_image(target)
 
     def _analyze_image(self, arguments: dict[str, Any]) -> ToolOutcome:
         from agent.toolbox import image_flags

@@ -6,6 +6,7 @@ provenance, flags and the standing notice; every call is audited without patient
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,11 @@ CASE = (
 )
 
 
-def stdio_server(data_dir: Path) -> StdioServerParameters:
+def stdio_server(data_dir: Path, image_dirs: tuple[Path, ...] = ()) -> StdioServerParameters:
+    """`clinassist mcp` over stdio; `analyze_image` may open paths under `image_dirs` only."""
     command, *args = mcp_command()
-    return StdioServerParameters(
-        command=command, args=args, env=cli_environment(data_dir), cwd=data_dir.parent
-    )
+    env = cli_environment(data_dir, CLINASSIST_IMAGE_PATH_DIRS=",".join(str(d) for d in image_dirs))
+    return StdioServerParameters(command=command, args=args, env=env, cwd=data_dir.parent)
 
 
 def test_tools_are_listed_and_interactions_come_back_with_their_source(
@@ -78,7 +79,7 @@ def test_bad_calls_are_tool_errors_of_one_sentence_and_the_server_stays_up(
 ) -> None:
     async def scenario() -> tuple[dict[str, Any], list[str]]:
         outcomes = {}
-        async with Client(stdio_server(mcp_data_dir)) as client:
+        async with Client(stdio_server(mcp_data_dir, image_dirs=(mcp_data_dir,))) as client:
             for name, arguments in (
                 ("check_interactions", {"medications": "amiodarone"}),
                 ("check_interactions", {"medications": []}),
@@ -115,11 +116,44 @@ def test_bad_calls_are_tool_errors_of_one_sentence_and_the_server_stays_up(
     assert set(still_listed) >= REQUIRED_TOOLS
 
 
+def test_analyze_image_opens_paths_only_inside_the_image_path_dirs(
+    mcp_data_dir: Path, chest_png: Path
+) -> None:
+    """A readable image outside `image_path_dirs`, reached directly, through `..` or through
+    a link inside the folder, is refused in one sentence; the same image inside is analysed."""
+    allowed = mcp_data_dir.parent / "scans"
+    allowed.mkdir()
+    inside = allowed / "chest.png"
+    shutil.copy(chest_png, inside)
+    (allowed / "link.png").symlink_to(chest_png)
+    up_to_root = allowed.joinpath(*[".."] * len(allowed.parts))
+    outside = [chest_png, up_to_root / chest_png.relative_to("/"), allowed / "link.png"]
+    assert all(path.resolve() == chest_png.resolve() for path in outside)  # the same image
+
+    async def scenario() -> list[Any]:
+        async with Client(stdio_server(mcp_data_dir, image_dirs=(allowed,))) as client:
+            return [
+                await client.call_tool("analyze_image", {"path": path})
+                for path in map(str, (inside, *outside))
+            ]
+
+    analysed, *refused = run_async(scenario)
+    assert not analysed.is_error, analysed.content
+    assert analysed.structured_content["result"]["metadata"]["rows"] == 320
+    for result in refused:
+        assert result.is_error
+        [content] = result.content
+        assert content.text == (
+            "This server opens images only in the folders its image_path_dirs setting names, "
+            "and this path is not in one of them."
+        )
+
+
 def test_image_plan_and_ask_are_audited_without_patient_text(
     mcp_data_dir: Path, chest_png: Path
 ) -> None:
     async def scenario() -> tuple[Any, Any, Any]:
-        async with Client(stdio_server(mcp_data_dir)) as client:
+        async with Client(stdio_server(mcp_data_dir, image_dirs=(chest_png.parent,))) as client:
             image = await client.call_tool("analyze_image", {"path": str(chest_png)})
             plan = await client.call_tool("plan_treatment", {"case": CASE})
             asked = await client.call_tool(
