@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from agent.engine import EngineStatus, LocalEngine, LocalEngineConfig  # noqa: E
 from agent.model_files import PreparedModel, prepare_model  # noqa: E402
 from knowledge.embedding import Embedder  # noqa: E402
 from knowledge.knowledge_base import KnowledgeBase  # noqa: E402
+from knowledge.types import IngestReport  # noqa: E402
 from tests.pacs import Orthanc, running_orthanc  # noqa: E402
 from tests.pacs import installed as orthanc_installed  # noqa: E402
 
@@ -92,6 +94,27 @@ def tree_state(root: Path) -> list[tuple[str, int, int]]:
     )
 
 
+@contextmanager
+def kept_unchanged(root: Path, what: str) -> Iterator[Path]:
+    """`root`, for a shared data dir that tests only copy: fails, once the block ends, if
+    anything wrote in it."""
+    before = tree_state(root)
+    yield root
+    assert tree_state(root) == before, f"a test wrote in {what}"
+
+
+def ingest_closed(data_dir: Path, embedder: Embedder, corpora: list[Path]) -> IngestReport:
+    """Ingest `corpora` into `data_dir`, then close Chroma, so that a copy of the folder is a
+    whole one."""
+    from knowledge.ingest import ingest
+
+    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
+    try:
+        return ingest(kb, corpora)
+    finally:
+        kb.close()
+
+
 def copy_data_dir(pristine: Path, destination: Path) -> Path:
     """A data dir of one's own: a copy of `pristine` (whose Chroma client was closed)."""
     shutil.copytree(pristine, destination)
@@ -103,8 +126,6 @@ def pdq_knowledge(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     """Two real PDQ summaries ingested once per test session, Chroma closed. Never opened by a
     test, only copied (`pdq_data_dir`, the browser tests' app): the session fails at the end if
     anything wrote in it."""
-    from knowledge.ingest import ingest
-
     if not all((PDQ / "raw" / name).exists() for name in PDQ_FILES):
         pytest.skip("../shared/corpora is not present")
     root = tmp_path_factory.mktemp("pdq")
@@ -113,16 +134,10 @@ def pdq_knowledge(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     shutil.copy(PDQ / "SOURCE.txt", corpus / "SOURCE.txt")
     for name in PDQ_FILES:
         shutil.copy(PDQ / "raw" / name, corpus / name)
-    data_dir = root / "data"
-    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
-    try:
-        report = ingest(kb, [corpus])
-    finally:
-        kb.close()
+    report = ingest_closed(root / "data", embedder, [corpus])
     assert report.chunks_added > 50
-    before = tree_state(data_dir)
-    yield data_dir
-    assert tree_state(data_dir) == before, "a test wrote in the shared PDQ knowledge base"
+    with kept_unchanged(root / "data", "the shared PDQ knowledge base") as data_dir:
+        yield data_dir
 
 
 @pytest.fixture
@@ -152,8 +167,6 @@ def grounding_knowledge(
     fails at the end if anything wrote in it."""
     import json
 
-    from knowledge.ingest import ingest
-
     if not (NGC / "summaries.jsonl").exists() or not (PDQ / "raw").is_dir():
         pytest.skip("../shared/corpora is not present")
     root = tmp_path_factory.mktemp("grounding")
@@ -171,16 +184,10 @@ def grounding_knowledge(
     ]
     assert len(records) == len(GROUNDING_NGC)
     (ngc / "summaries.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
-    data_dir = root / "data"
-    kb = KnowledgeBase(data_dir=data_dir, embedder=embedder)
-    try:
-        report = ingest(kb, [pdq, ngc])
-    finally:
-        kb.close()
+    report = ingest_closed(root / "data", embedder, [pdq, ngc])
     assert report.files_ingested == 3
-    before = tree_state(data_dir)
-    yield data_dir
-    assert tree_state(data_dir) == before, "a test wrote in the shared grounding knowledge base"
+    with kept_unchanged(root / "data", "the shared grounding knowledge base") as data_dir:
+        yield data_dir
 
 
 @pytest.fixture

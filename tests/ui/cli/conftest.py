@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_data_dir, tree_state
+from tests.conftest import copy_data_dir, kept_unchanged
 from tests.corpus import write_bad_files, write_corpus
 from tests.ui.cli.console import run
 
@@ -26,9 +26,8 @@ def cli_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert result.returncode == 0, result.stderr
     assert "7 new or changed" in result.stdout and "6 skipped" in result.stdout
     assert "skipped guides/binary.txt: the file is binary" in result.stdout
-    before = tree_state(root)
-    yield root
-    assert tree_state(root) == before, "a test wrote in the CLI tests' shared data dir"
+    with kept_unchanged(root, "the CLI tests' shared data dir"):
+        yield root
 
 
 @pytest.fixture

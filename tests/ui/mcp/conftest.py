@@ -13,8 +13,7 @@ import pytest
 
 from agent.settings import default_interactions_dir
 from knowledge.embedding import Embedder
-from knowledge.knowledge_base import KnowledgeBase
-from tests.conftest import copy_data_dir, tree_state
+from tests.conftest import copy_data_dir, ingest_closed, kept_unchanged
 from tests.corpus import write_corpus
 
 # The tools every MCP client must see.
@@ -25,21 +24,14 @@ REQUIRED_TOOLS = {"search_guidelines", "check_interactions", "analyze_image", "p
 def mcp_knowledge(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Path]:
     """The small test corpus ingested once (no PDF: a few seconds), Chroma closed; only copied
     (`mcp_data_dir`): the session fails at the end if anything wrote in it."""
-    from knowledge.ingest import ingest
-
     if default_interactions_dir() is None:
         pytest.skip("../shared/data/ddi-onc-high-priority is not present")
     root = tmp_path_factory.mktemp("mcp")
     corpus = write_corpus(root / "guides", with_pdf=False)
-    kb = KnowledgeBase(data_dir=root / "data", embedder=embedder)
-    try:
-        report = ingest(kb, [corpus])
-    finally:
-        kb.close()
+    report = ingest_closed(root / "data", embedder, [corpus])
     assert report.files_ingested == 6
-    before = tree_state(root / "data")
-    yield root / "data"
-    assert tree_state(root / "data") == before, "a test wrote in the MCP tests' shared data dir"
+    with kept_unchanged(root / "data", "the MCP tests' shared data dir") as data_dir:
+        yield data_dir
 
 
 @pytest.fixture
