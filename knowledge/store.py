@@ -90,7 +90,7 @@ class ChunkStore:
         stored_embedder = metadata.get(EMBEDDER_KEY)
         stored_fingerprint = metadata.get(EMBEDDER_FINGERPRINT_KEY)
         other_name = stored_embedder not in (None, self.embedder_name)
-        other_weights = stored_fingerprint not in (None, "", self.embedder_fingerprint)
+        other_weights = stored_fingerprint not in (None, self.embedder_fingerprint)
         if (other_name or other_weights) and collection.count() > 0:
             theirs = stored_embedder if other_name else f"{stored_embedder} as it was then"
             ours = self.embedder_name if other_name else "the files now in its folder"

@@ -28,9 +28,8 @@ def _credentials(auth: str | None, auth_file: Path | None) -> list[tuple[str, st
             lines = auth_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             raise fail(f"cannot read the credentials file {auth_file}.") from None
-        named = [
-            line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")
-        ]
+        stripped = (line.strip() for line in lines)
+        named = [line for line in stripped if line and not line.startswith("#")]
         if not named:  # an empty file would otherwise serve the app to anyone, silently
             raise fail(f"the credentials file {auth_file} holds no USER:PASSWORD line.")
         pairs += named
